@@ -1,0 +1,154 @@
+"""The model and GPU catalogs: lazy loading of ``data/*.toml``, name lookup and suggestions.
+
+Lookups accept the catalog id, the Hugging Face id (with or without the organisation), the display
+name and any alias, ignoring case, spaces, dashes and suffixes such as ``-hf``, ``-Instruct`` or
+``-Chat``. Unknown names raise an error listing the closest matches. A bare size ("13B", "1.5b",
+"70 billion") gives a documented synthetic architecture (``synthetic.py``); a path to a local
+``config.json`` is read directly (``hf_config.py``); nothing touches the network.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+import tomllib
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from .errors import UnknownGpuError, UnknownModelError
+from .specs import GpuSpec, ModelSpec
+
+_SUFFIXES = (
+    "hf", "instruct", "chat", "it", "base", "pretrain", "pt", "fp16", "bf16", "fp8", "awq",
+    "gptq", "int4", "int8", "gguf", "bnb", "4bit", "8bit", "ms", "v1",
+)
+_VENDOR_WORDS = ("nvidia", "geforce", "tesla", "amd", "instinct", "quadro")
+
+
+def _load_toml(name: str) -> dict[str, Any]:
+    with resources.files("tools.estimator").joinpath("data", name).open("rb") as f:
+        return tomllib.load(f)
+
+
+def model_key(text: str) -> str:
+    """Normalise a model name: drop the org, common suffixes, case and separators."""
+    s = text.strip().lower()
+    s = s.rsplit("/", 1)[-1]
+    s = re.sub(r"(?<=\d)\.(?=\d)", "p", s)  # "2.5" -> "2p5" so Qwen2.5-7B != Qwen2-57B
+    parts = [p for p in re.split(r"[^a-z0-9]+", s) if p]
+    while len(parts) > 1 and parts[-1] in _SUFFIXES:
+        parts.pop()
+    if parts and parts[0] == "meta" and len(parts) > 1:
+        parts = parts[1:]
+    return "".join(parts)
+
+
+def gpu_key(text: str) -> str:
+    """Normalise a GPU name: drop vendor words, case, separators; '80GB' and '80G' are equal."""
+    s = text.strip().lower()
+    for w in _VENDOR_WORDS:
+        s = re.sub(rf"\b{w}\b", " ", s)
+    s = re.sub(r"(\d+)\s*gb\b", r"\1g", s)
+    s = re.sub(r"(\d+)\s*g\b", r"\1g", s)
+    return re.sub(r"[^a-z0-9]+", "", s)
+
+
+@cache
+def models() -> tuple[ModelSpec, ...]:
+    """All catalog models, validated (loaded once)."""
+    data = _load_toml("models.toml")
+    return tuple(ModelSpec(**entry) for entry in data["model"])
+
+
+@cache
+def gpus() -> tuple[GpuSpec, ...]:
+    """All catalog GPUs, validated (loaded once)."""
+    data = _load_toml("gpus.toml")
+    return tuple(GpuSpec(**entry) for entry in data["gpu"])
+
+
+@cache
+def _model_index() -> dict[str, ModelSpec]:
+    index: dict[str, ModelSpec] = {}
+    for m in models():
+        for name in (m.id, m.name, m.hf_id, *m.aliases):
+            if name:
+                index.setdefault(model_key(name), m)
+    return index
+
+
+@cache
+def _gpu_index() -> dict[str, GpuSpec]:
+    index: dict[str, GpuSpec] = {}
+    for g in gpus():
+        for name in (g.id, g.name, *g.aliases):
+            index.setdefault(gpu_key(name), g)
+    return index
+
+
+def _suggest(query: str, names: dict[str, str], n: int = 3) -> list[str]:
+    """Closest display names to ``query``: fuzzy on normalised keys, then substring matches."""
+    keys = list(names)
+    hits = difflib.get_close_matches(query, keys, n=n, cutoff=0.5)
+    if len(hits) < n and query:
+        hits += [k for k in keys if (query in k or k in query) and k not in hits][: n - len(hits)]
+    seen: list[str] = []
+    for k in hits:
+        if names[k] not in seen:
+            seen.append(names[k])
+    return seen[:n]
+
+
+def find_model(name: str) -> ModelSpec:
+    """Resolve a catalog model by id, HF id, name or alias; raise with suggestions otherwise."""
+    key = model_key(name)
+    index = _model_index()
+    if key in index:
+        return index[key]
+    names = {k: m.hf_id or m.name for k, m in index.items()}
+    raise UnknownModelError(
+        name,
+        _suggest(key, names),
+        hint="Give a catalog name (see `headroom models`), a size like '13B', or a config.json path",
+    )
+
+
+def find_gpu(name: str) -> GpuSpec:
+    """Resolve a catalog GPU by id, name or alias ("A10" and "A10G" are different cards)."""
+    key = gpu_key(name)
+    index = _gpu_index()
+    if key in index:
+        return index[key]
+    # "A800 (80GB)", "H100 80G": drop the size when the base name alone is unambiguous and agrees
+    m = re.match(r"^(.*?)(\d+)g$", key)
+    if m and m.group(1) in index and abs(index[m.group(1)].memory_gib - int(m.group(2))) < 1:
+        return index[m.group(1)]
+    names = {k: g.name for k, g in index.items()}
+    raise UnknownGpuError(name, _suggest(key, names), hint="See `headroom gpus` for the catalog")
+
+
+def search_models(query: str = "") -> list[ModelSpec]:
+    """Catalog models whose id, name, HF id or aliases contain the query (all when empty)."""
+    q = model_key(query) if query else ""
+    out = []
+    for m in models():
+        keys = [model_key(x) for x in (m.id, m.name, m.hf_id, m.family, *m.aliases) if x]
+        if not q or any(q in k for k in keys):
+            out.append(m)
+    return out
+
+
+def search_gpus(query: str = "") -> list[GpuSpec]:
+    """Catalog GPUs whose id, name or aliases contain the query (all when empty)."""
+    q = gpu_key(query) if query else ""
+    return [
+        g for g in gpus()
+        if not q or any(q in gpu_key(x) for x in (g.id, g.name, g.vendor, *g.aliases))
+    ]
+
+
+def looks_like_path(text: str) -> bool:
+    """True when the model argument names a local file or directory (config.json)."""
+    return text.endswith(".json") or Path(text).expanduser().is_dir()

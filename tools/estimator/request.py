@@ -1,0 +1,93 @@
+"""The estimator's input: one workload on one GPU set, with sensible defaults for all but the model.
+
+Values are validated here (types, ranges, accepted names); cross-field checks that need the model
+(tensor parallel must divide the heads, ...) happen in ``resolve.py``.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+Workload = Literal["inference", "serve", "full", "lora", "qlora"]
+Quant = Literal[
+    "none", "int8", "nf4", "fp4", "gptq-4", "gptq-8", "awq-4", "fp8", "gguf-q4_k_m", "gguf-q8_0",
+]
+Optimizer = Literal[
+    "adamw", "adamw-8bit", "paged-adamw-8bit", "paged-adamw", "sgd", "sgd-momentum", "adafactor",
+]
+Offload = Literal["none", "optimizer", "optimizer+params"]
+Engine = Literal["hf", "vllm", "sglang", "llama.cpp", "torchtune", "litgpt"]
+DType = Literal["auto", "fp32", "bf16", "fp16", "fp8"]
+
+WORKLOADS: tuple[str, ...] = ("inference", "serve", "full", "lora", "qlora")
+TRAINING: frozenset[str] = frozenset({"full", "lora", "qlora"})
+FOUR_BIT: frozenset[str] = frozenset({"nf4", "fp4"})
+
+_ALIASES = {
+    "quant": {
+        "": "none", "bnb-int8": "int8", "8bit": "int8", "llm.int8": "int8", "int4": "nf4",
+        "4bit": "nf4", "bnb-nf4": "nf4", "bnb-4bit": "nf4", "gptq": "gptq-4", "gptq-int4": "gptq-4",
+        "gptq-int8": "gptq-8", "awq": "awq-4", "q4_k_m": "gguf-q4_k_m", "q8_0": "gguf-q8_0",
+    },
+    "optimizer": {
+        "adam": "adamw", "adamw-torch": "adamw", "adamw8bit": "adamw-8bit", "adamw_8bit": "adamw-8bit",
+        "8bit-adam": "adamw-8bit", "paged_adamw_8bit": "paged-adamw-8bit", "sgd-nesterov": "sgd-momentum",
+    },
+    "workload": {"infer": "inference", "serving": "serve", "finetune": "full", "full-ft": "full"},
+    "weight_dtype": {"float32": "fp32", "bfloat16": "bf16", "float16": "fp16", "half": "fp16"},
+    "offload": {"cpu": "optimizer", "optim": "optimizer", "all": "optimizer+params", "full": "optimizer+params"},
+    "engine": {"transformers": "hf", "huggingface": "hf", "llamacpp": "llama.cpp", "llama-cpp": "llama.cpp"},
+}
+
+
+def _canon(field: str, value: object) -> object:
+    if isinstance(value, str):
+        v = value.strip().lower().replace("_", "-") if field != "engine" else value.strip().lower()
+        return _ALIASES.get(field, {}).get(v, _ALIASES.get(field, {}).get(value.strip().lower(), v))
+    return value
+
+
+class EstimateRequest(BaseModel):
+    """What to estimate. Everything except the model has a default (see field descriptions)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    model: str | None = Field(default=None, description="catalog name/alias/HF id, a size like '13B'")
+    params_b: float | None = Field(default=None, gt=0, le=5000, description="size in billions")
+    config_path: str | None = Field(default=None, description="local HF config.json to read")
+    workload: Workload = "inference"
+    weight_dtype: DType = Field(default="auto", description="auto: bf16 (fp16 on cards without bf16)")
+    quant: Quant | None = Field(default=None, description="None: nf4 for qlora, else none")
+    double_quant: bool = Field(default=True, description="bnb 4-bit: quantize the block scales")
+    kv_cache_dtype: DType = Field(default="auto", description="auto: the weights' 16-bit dtype")
+    optimizer: Optimizer = "adamw"
+    master_weights: bool | None = Field(
+        default=None, description="fp32 master weights (AMP); None: yes for full fine-tuning"
+    )
+    lora_r: int = Field(default=16, description="LoRA rank")
+    lora_targets: str = Field(default="all-linear", description="'all-linear', 'attn' or module list")
+    batch_size: int = Field(default=1, description="micro-batch per GPU (serve: concurrent seqs)")
+    seq_len: int | None = Field(default=None, description="tokens per sequence; None: 2048 (serve 8192)")
+    new_tokens: int = Field(default=0, ge=0, description="inference: generated tokens within seq_len")
+    grad_ckpt: bool = Field(default=True, description="activation (gradient) checkpointing")
+    flash_attn: bool = Field(default=True, description="fused attention (FlashAttention/SDPA)")
+    gpu: str = Field(default="H100", description="catalog GPU name or alias")
+    num_gpus: int = Field(default=1, description="GPUs in the job")
+    zero_stage: int = Field(default=0, description="DeepSpeed ZeRO stage 0-3 (FSDP full shard = 3)")
+    offload: Offload = "none"
+    tensor_parallel: int = Field(default=1, description="tensor-parallel degree")
+    pipeline_parallel: int = Field(default=1, description="pipeline-parallel degree")
+    engine: Engine | None = Field(default=None, description="None: vllm for serve, else hf")
+    gpu_memory_utilization: float = Field(default=0.9, description="vLLM pool fraction")
+    max_num_batched_tokens: int = Field(default=8192, description="vLLM prefill chunk")
+
+    @field_validator(
+        "workload", "quant", "optimizer", "weight_dtype", "offload", "engine", "kv_cache_dtype",
+        mode="before",
+    )
+    @classmethod
+    def _normalise(cls, value: object, info: object) -> object:
+        field = getattr(info, "field_name", "")
+        return _canon("weight_dtype" if field == "kv_cache_dtype" else field, value)

@@ -1,0 +1,231 @@
+"""Turn an EstimateRequest into a fully resolved job: model and GPU looked up, defaults applied,
+cross-field rules checked. Every default that was applied is recorded as an assumption.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from .catalog import find_gpu, find_model, looks_like_path
+from .errors import InvalidRequestError, UnknownModelError
+from .quant import QuantFormat, quant_format
+from .request import FOUR_BIT, TRAINING, EstimateRequest
+from .specs import GpuSpec, ModelSpec
+from .synthetic import model_from_config, parse_size, synthetic_model
+
+DTYPE_BYTES = {"fp32": 4, "bf16": 2, "fp16": 2, "fp8": 1}
+LORA_TARGET_SETS = {
+    "all-linear": ("q", "k", "v", "o", "gate", "up", "down"),
+    "all": ("q", "k", "v", "o", "gate", "up", "down"),
+    "attn": ("q", "k", "v", "o"),
+    "qv": ("q", "v"),
+    "mlp": ("gate", "up", "down"),
+}
+_MODULE_NAMES = {
+    "q_proj": "q", "query": "q", "wq": "q", "k_proj": "k", "key": "k", "wk": "k",
+    "v_proj": "v", "value": "v", "wv": "v", "o_proj": "o", "out_proj": "o", "wo": "o",
+    "output_proj": "o", "dense": "o", "c_proj": "o", "gate_proj": "gate", "w1": "gate",
+    "up_proj": "up", "w3": "up", "down_proj": "down", "w2": "down", "c_attn": "qkv",
+    "qkv_proj": "qkv", "query_key_value": "qkv", "gate_up_proj": "gate_up", "mlp": "mlp",
+    "q": "q", "k": "k", "v": "v", "o": "o", "gate": "gate", "up": "up", "down": "down",
+}
+
+
+@dataclass(frozen=True)
+class Job:
+    """A resolved request: what every formula reads."""
+
+    req: EstimateRequest
+    model: ModelSpec
+    gpu: GpuSpec
+    workload: str
+    engine: str
+    weight_dtype: str
+    quant: str
+    quant_format: QuantFormat | None
+    kv_dtype: str
+    master_weights: bool
+    seq_len: int
+    batch: int
+    lora_modules: tuple[str, ...]
+    assumptions: tuple[str, ...] = field(default=())
+
+    @property
+    def training(self) -> bool:
+        """True for full, LoRA and QLoRA fine-tuning."""
+        return self.workload in TRAINING
+
+    @property
+    def dtype_bytes(self) -> int:
+        """Bytes per element of the unquantized weights (and the compute dtype)."""
+        return DTYPE_BYTES[self.weight_dtype]
+
+    @property
+    def compute_bytes(self) -> int:
+        """Bytes per activation element: the 16-bit compute dtype (fp32 only for pure fp32)."""
+        return 4 if self.weight_dtype == "fp32" and not self.master_weights else 2
+
+    @property
+    def dp(self) -> int:
+        """Data-parallel degree: GPUs not used by tensor or pipeline parallelism."""
+        return max(1, self.req.num_gpus // (self.req.tensor_parallel * self.req.pipeline_parallel))
+
+
+def resolve_model(req: EstimateRequest) -> tuple[ModelSpec, list[str]]:
+    """Find the model: config.json path, catalog name, bare size, or params_b."""
+    notes: list[str] = []
+    if req.config_path:
+        return model_from_config(req.config_path), notes
+    if req.model:
+        if looks_like_path(req.model):
+            return model_from_config(req.model), notes
+        size = parse_size(req.model)
+        if size is None:
+            try:
+                return find_model(req.model), notes
+            except UnknownModelError:
+                if req.params_b is None:
+                    raise
+                notes.append(f"'{req.model}' is not in the catalog; used params_b={req.params_b:g}")
+                size = req.params_b
+        m = synthetic_model(size)
+        notes.append(
+            f"no architecture given: a synthetic Llama-style {size:g}B model "
+            f"({m.layers} layers, hidden {m.hidden}, GQA 8 KV heads, vocab {m.vocab}); "
+            "name a catalog model for exact numbers"
+        )
+        return m, notes
+    if req.params_b is not None:
+        return resolve_model(req.model_copy(update={"model": f"{req.params_b}B"}))
+    raise InvalidRequestError("model", None, "give a model name, a size such as '13B', or config_path")
+
+
+def _lora_modules(targets: str) -> tuple[str, ...]:
+    key = targets.strip().lower().replace("_", "-")
+    if key in LORA_TARGET_SETS:
+        return LORA_TARGET_SETS[key]
+    out: list[str] = []
+    for raw in targets.replace(";", ",").split(","):
+        name = raw.strip().lower()
+        if not name:
+            continue
+        if name not in _MODULE_NAMES:
+            raise InvalidRequestError(
+                "lora_targets", targets,
+                "use 'all-linear', 'attn', 'qv', 'mlp' or module names like q_proj,v_proj,down_proj",
+            )
+        mapped = _MODULE_NAMES[name]
+        expand = {"qkv": ("q", "k", "v"), "gate_up": ("gate", "up"), "mlp": ("gate", "up", "down")}
+        out.extend(expand.get(mapped, (mapped,)))
+    return tuple(dict.fromkeys(out))
+
+
+def _check_ranges(req: EstimateRequest) -> None:
+    positive = {
+        "batch_size": req.batch_size, "num_gpus": req.num_gpus, "lora_r": req.lora_r,
+        "tensor_parallel": req.tensor_parallel, "pipeline_parallel": req.pipeline_parallel,
+        "max_num_batched_tokens": req.max_num_batched_tokens,
+    }
+    for name, value in positive.items():
+        if value < 1:
+            raise InvalidRequestError(name, value, "must be a whole number of at least 1")
+    if req.seq_len is not None and not 1 <= req.seq_len <= 10_000_000:
+        raise InvalidRequestError("seq_len", req.seq_len, "must be between 1 and 10,000,000 tokens")
+    if req.batch_size > 1_000_000:
+        raise InvalidRequestError("batch_size", req.batch_size, "must be at most 1,000,000")
+    if not 0.05 <= req.gpu_memory_utilization <= 1.0:
+        raise InvalidRequestError(
+            "gpu_memory_utilization", req.gpu_memory_utilization, "must be between 0.05 and 1.0"
+        )
+    if req.zero_stage not in (0, 1, 2, 3):
+        raise InvalidRequestError("zero_stage", req.zero_stage, "accepted: 0, 1, 2 or 3")
+    if req.num_gpus % (req.tensor_parallel * req.pipeline_parallel):
+        raise InvalidRequestError(
+            "num_gpus", req.num_gpus,
+            f"must be a multiple of tensor_parallel x pipeline_parallel "
+            f"({req.tensor_parallel} x {req.pipeline_parallel})",
+        )
+
+
+def _check_parallel(req: EstimateRequest, model: ModelSpec, dp: int) -> None:
+    tp = req.tensor_parallel
+    if tp > 1 and (model.heads % tp or (model.kv_heads % tp and tp % model.kv_heads)):
+        raise InvalidRequestError(
+            "tensor_parallel", tp,
+            f"must divide the {model.heads} attention heads and be compatible with the "
+            f"{model.kv_heads} KV heads of {model.name}",
+        )
+    if req.pipeline_parallel > model.layers:
+        raise InvalidRequestError(
+            "pipeline_parallel", req.pipeline_parallel, f"at most the {model.layers} layers"
+        )
+    if req.zero_stage and dp < 2:
+        raise InvalidRequestError(
+            "zero_stage", req.zero_stage,
+            "ZeRO shards across data-parallel GPUs: use num_gpus >= 2 (or offload on one GPU "
+            "with zero_stage=0)" if req.offload == "none" else
+            "ZeRO needs num_gpus >= 2 data-parallel GPUs; for one GPU use offload with zero_stage=0",
+        )
+    if req.offload == "optimizer+params" and req.zero_stage not in (0, 3):
+        raise InvalidRequestError("offload", req.offload, "parameter offload needs zero_stage=3")
+
+
+def resolve(req: EstimateRequest) -> Job:
+    """Validate the request and apply defaults; raises EstimatorError subclasses."""
+    _check_ranges(req)
+    model, notes = resolve_model(req)
+    gpu = find_gpu(req.gpu)
+    workload = req.workload
+    dp = max(1, req.num_gpus // (req.tensor_parallel * req.pipeline_parallel))
+    _check_parallel(req, model, dp)
+
+    quant = req.quant or ("nf4" if workload == "qlora" else "none")
+    if workload == "qlora" and quant not in FOUR_BIT:
+        raise InvalidRequestError("quant", quant, "QLoRA needs a bitsandbytes 4-bit quant: nf4 or fp4")
+    if workload in ("full", "lora") and quant != "none":
+        raise InvalidRequestError(
+            "quant", quant, f"{workload} fine-tuning trains 16/32-bit weights; use workload=qlora"
+        )
+    if req.workload == "serve" and quant in ("int8", "nf4", "fp4") and req.engine in (None, "vllm"):
+        notes.append(f"vLLM runs {quant} through bitsandbytes (slow); GPTQ/AWQ/FP8 are the usual choices")
+
+    weight_dtype = req.weight_dtype
+    if weight_dtype == "auto":
+        weight_dtype = "bf16" if gpu.supports_bf16 else "fp16"
+        if model.native_dtype == "fp32" and workload in ("inference", "serve"):
+            weight_dtype = "bf16" if gpu.supports_bf16 else "fp16"
+        notes.append(f"weights in {weight_dtype}" + ("" if gpu.supports_bf16 else f" ({gpu.name} has no bf16)"))
+    elif weight_dtype == "bf16" and not gpu.supports_bf16:
+        notes.append(f"{gpu.name} has no bf16 tensor cores: bf16 is emulated or unsupported; fp16 is the norm")
+
+    master = req.master_weights if req.master_weights is not None else workload == "full"
+    if workload == "full":
+        notes.append(
+            "mixed precision with fp32 master weights (AMP)" if master
+            else "pure 16-bit training (no fp32 master copy)"
+        )
+    engine = req.engine or ("vllm" if workload == "serve" else "hf")
+    if workload == "serve" and engine not in ("vllm", "sglang"):
+        raise InvalidRequestError("engine", engine, "serving capacity is modelled for vllm or sglang")
+    if req.seq_len is not None:
+        seq = req.seq_len
+    else:
+        seq = min(model.max_position, 8192) if workload == "serve" else 2048
+        notes.append(f"sequence length {seq} tokens (set seq_len to change)")
+    if seq > model.max_position and not model.synthetic:
+        notes.append(f"seq_len {seq} exceeds {model.name}'s context of {model.max_position} tokens")
+    kv_dtype = weight_dtype if req.kv_cache_dtype == "auto" else req.kv_cache_dtype
+    if kv_dtype == "fp32":
+        kv_dtype = "fp32"
+    if req.kv_cache_dtype == "auto" and weight_dtype in ("fp32", "fp8"):
+        kv_dtype = "bf16" if gpu.supports_bf16 else "fp16"
+    lora = _lora_modules(req.lora_targets) if workload in ("lora", "qlora") else ()
+    if req.offload != "none" and workload not in ("full", "lora", "qlora"):
+        raise InvalidRequestError("offload", req.offload, "offload applies to training workloads")
+    return Job(
+        req=req, model=model, gpu=gpu, workload=workload, engine=engine,
+        weight_dtype=weight_dtype, quant=quant,
+        quant_format=None if quant == "none" else quant_format(quant),
+        kv_dtype=kv_dtype, master_weights=master, seq_len=seq, batch=req.batch_size,
+        lora_modules=lora, assumptions=tuple(notes),
+    )

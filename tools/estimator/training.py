@@ -1,0 +1,142 @@
+"""Training state per GPU: LoRA adapters, gradients and optimizer states, with ZeRO sharding.
+
+Bytes per trainable parameter (before sharding):
+
+| mode (see weights.precision_mode) | weights | gradients | optimizer (AdamW) |
+|---|---|---|---|
+| amp: fp32 params + autocast (HF Trainer) | 4 | 4 | 8 (fp32 m, v) |
+| ds-mixed: 16-bit params + fp32 master (ZeRO) | 2 | 2 + 4 (fp32 grad partition) | 4 master + 8 |
+| pure16: 16-bit everything | 2 | 2 | 4 (m, v in bf16) |
+
+8-bit AdamW keeps m and v in 8 bits with block scales (2 B/param, https://arxiv.org/abs/2110.02861);
+SGD with momentum keeps one buffer; Adafactor keeps factored row and column second moments.
+LoRA adapters are created in fp32 by PEFT (``autocast_adapter_dtype=True``), so each adapter
+parameter costs 4 (weight) + 4 (grad) + 8 (AdamW) bytes. ZeRO stage 1 shards optimizer states,
+stage 2 also gradients, stage 3 also parameters, each over the data-parallel degree
+(https://arxiv.org/abs/1910.02054); offload moves the sharded states to host memory.
+"""
+
+from __future__ import annotations
+
+from .params import param_split
+from .resolve import Job
+from .weights import precision_mode, weights_bytes_per_gpu
+
+OPTIMIZER_STATE_BYTES = {
+    "adamw": 8.0, "paged-adamw": 8.0, "adamw-8bit": 2.0, "paged-adamw-8bit": 2.0,
+    "sgd": 0.0, "sgd-momentum": 4.0,
+}
+
+
+def lora_module_shapes(job: Job) -> dict[str, tuple[int, int]]:
+    """(in_features, out_features) of each LoRA-targetable projection of one layer."""
+    m = job.model
+    q_out = m.heads * (m.qk_nope_head_dim + m.qk_rope_head_dim if m.is_mla else m.head_dim)
+    kv_out = m.kv_heads * m.head_dim
+    o_in = m.heads * (m.v_head_dim if m.is_mla else m.head_dim)
+    inter = m.moe_intermediate if m.is_moe and not m.first_dense_layers else m.intermediate
+    return {
+        "q": (m.hidden, q_out), "k": (m.hidden, kv_out), "v": (m.hidden, kv_out),
+        "o": (o_in, m.hidden), "gate": (m.hidden, inter), "up": (m.hidden, inter),
+        "down": (inter, m.hidden),
+    }
+
+
+def lora_params(job: Job) -> int:
+    """Trainable LoRA parameters: r x (in + out) per targeted module per layer.
+
+    For MoE models the MLP targets are counted once per expert (PEFT wraps every expert's linear).
+    Plain (2-matrix) MLPs have no 'gate'.
+    """
+    if not job.lora_modules:
+        return 0
+    shapes = lora_module_shapes(job)
+    m = job.model
+    per_layer = 0
+    for name in job.lora_modules:
+        if name == "gate" and m.mlp == "plain":
+            continue
+        fan_in, fan_out = shapes[name]
+        copies = m.num_experts if (m.is_moe and name in ("gate", "up", "down")) else 1
+        per_layer += copies * job.req.lora_r * (fan_in + fan_out)
+    return per_layer * m.layers
+
+
+def trainable_params(job: Job) -> int:
+    """Parameters that receive gradients (all for full fine-tuning, adapters for (Q)LoRA)."""
+    if job.workload == "full":
+        return param_split(job.model).total
+    return lora_params(job)
+
+
+def _shard(job: Job) -> int:
+    """Tensor x pipeline split of the trainable parameters on one GPU."""
+    return job.req.tensor_parallel * job.req.pipeline_parallel
+
+
+def gradients_bytes(job: Job) -> float:
+    """Gradient bytes per GPU (16/32-bit grads, plus DeepSpeed's fp32 partition in ds-mixed)."""
+    if not job.training:
+        return 0.0
+    n = trainable_params(job) / _shard(job)
+    if job.workload != "full":
+        return n * 4.0
+    mode = precision_mode(job)
+    grad = {"amp": 4.0, "ds-mixed": 2.0, "pure16": 2.0}[mode]
+    stage, dp = job.req.zero_stage, job.dp
+    total = n * grad / (dp if stage >= 2 else 1)
+    if mode == "ds-mixed" and job.req.offload == "none":
+        total += n * 4.0 / (dp if stage >= 1 else 1)
+    return total
+
+
+def optimizer_bytes(job: Job) -> float:
+    """Optimizer-state bytes per GPU (incl. the fp32 master copy in ds-mixed); 0 when offloaded."""
+    if not job.training or job.req.offload != "none":
+        return 0.0
+    n = trainable_params(job) / _shard(job)
+    return n * _optimizer_bytes_per_param(job) / (job.dp if job.req.zero_stage >= 1 else 1)
+
+
+def _optimizer_bytes_per_param(job: Job) -> float:
+    opt = job.req.optimizer
+    if opt == "adafactor":
+        m = job.model
+        return 4.0 * (1.0 / m.hidden + 1.0 / m.intermediate)
+    per = OPTIMIZER_STATE_BYTES[opt]
+    if job.workload == "full":
+        mode = precision_mode(job)
+        if mode == "pure16" and opt in ("adamw", "paged-adamw", "sgd-momentum"):
+            per /= 2
+        if mode == "ds-mixed":
+            per += 4.0
+    return per
+
+
+def offloaded_host_bytes(job: Job) -> float:
+    """Host RAM for offloaded states: fp32 master + optimizer + fp32 grads (+16-bit params)."""
+    if not job.training or job.req.offload == "none":
+        return 0.0
+    n = trainable_params(job)
+    per = _optimizer_bytes_per_param(job) + (4.0 if job.workload == "full" else 0.0)
+    if job.workload == "full" and precision_mode(job) != "ds-mixed":
+        per += 4.0  # CPU Adam keeps an fp32 master copy
+    host = n * per
+    if job.req.offload == "optimizer+params":
+        host += param_split(job.model).total * job.dtype_bytes
+    return host
+
+
+def zero3_weight_bytes(job: Job) -> float:
+    """Resident weights per GPU under ZeRO-3 / FSDP full-shard (or parameter offload).
+
+    Each GPU keeps 1/dp of the parameters plus the layers gathered for compute: the current and
+    the prefetched layer (two layers' 16-bit parameters).
+    """
+    full = weights_bytes_per_gpu(job)
+    m = job.model
+    layer = full / max(1, m.layers)
+    live = 2 * layer
+    if job.req.offload == "optimizer+params":
+        return live
+    return full / job.dp + live

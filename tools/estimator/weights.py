@@ -1,0 +1,81 @@
+"""Weight memory per GPU: dtype or quantized format, what stays unquantized, and sharding.
+
+Formula (bytes):
+  linear layers   x  bits_per_weight(format) / 8       (all 16/32-bit when not quantized)
+  embeddings, lm_head, norms, extra (vision)  x  dtype bytes  (GGUF "all": every tensor quantized)
+Tensor parallel splits linear layers, embeddings and lm_head (vocab-parallel) by ``tp``;
+pipeline parallel gives each stage ``1/pp`` of the layers plus the embedding (first stage) or the
+lm_head (last stage): the estimate reports the heavier stage. ZeRO-3 / FSDP full-shard divide by
+the data-parallel degree and add the layers gathered for compute (see ``training.py``).
+"""
+
+from __future__ import annotations
+
+from .params import ParamSplit, param_split
+from .quant import quant_format
+from .resolve import Job
+
+MXFP4_NATIVE = "mxfp4"
+
+
+def precision_mode(job: Job) -> str:
+    """How full fine-tuning keeps its weights: 'amp', 'ds-mixed' or 'pure16'.
+
+    amp: fp32 parameters with bf16/fp16 autocast (HF Trainer/accelerate on an fp32 model);
+    ds-mixed: 16-bit parameters with an fp32 master copy in the optimizer (DeepSpeed/Megatron,
+    used whenever ZeRO is on); pure16: 16-bit parameters and 16-bit optimizer states.
+    """
+    if not job.master_weights:
+        return "pure16"
+    return "ds-mixed" if job.req.zero_stage > 0 else "amp"
+
+
+def _linear_bytes(job: Job, split: ParamSplit) -> float:
+    """Bytes of the decoder's linear layers (attention, MLP, experts, router)."""
+    fmt = job.quant_format
+    dense = split.linear - split.experts
+    if fmt is not None and fmt.applies_to == "linear":
+        return split.linear * fmt.bits_per_weight(job.req.double_quant) / 8
+    if fmt is None and job.model.native_quant == MXFP4_NATIVE and job.workload in ("inference", "serve"):
+        mx = quant_format(MXFP4_NATIVE).bits_per_weight() / 8
+        return split.experts * mx + dense * job.dtype_bytes
+    return split.linear * job.dtype_bytes
+
+
+def weights_bytes_total(job: Job) -> float:
+    """Bytes of one full copy of the model as the workload stores it (before any sharding)."""
+    split = param_split(job.model)
+    fmt = job.quant_format
+    if fmt is not None and fmt.applies_to == "all":
+        return split.total * fmt.bits_per_weight() / 8
+    per = 4 if (job.workload == "full" and _amp(job)) else job.dtype_bytes
+    other = (split.embedding + split.lm_head + split.norms + split.extra) * per
+    if job.workload == "full" and _amp(job):
+        return other + split.linear * 4
+    return other + _linear_bytes(job, split)
+
+
+def _amp(job: Job) -> bool:
+    return precision_mode(job) == "amp"
+
+
+def weights_bytes_per_gpu(job: Job) -> float:
+    """Resident weight bytes on the most loaded GPU, after tensor and pipeline parallelism.
+
+    ZeRO-3 sharding is applied in ``training.zero3_weight_bytes`` on top of this.
+    """
+    split = param_split(job.model)
+    tp, pp = job.req.tensor_parallel, job.req.pipeline_parallel
+    total = weights_bytes_total(job)
+    if tp == 1 and pp == 1:
+        return total
+    fmt = job.quant_format
+    per_elem = total / max(1, split.total)
+    if fmt is not None and fmt.applies_to == "all":
+        emb, head = split.embedding * per_elem, split.lm_head * per_elem
+    else:
+        unq = 4 if (job.workload == "full" and _amp(job)) else job.dtype_bytes
+        emb, head = split.embedding * unq, split.lm_head * unq
+    body = total - emb - head
+    ends = (emb + head) if pp == 1 else max(emb, head)
+    return body / (tp * pp) + ends / tp
