@@ -22,9 +22,11 @@ from __future__ import annotations
 
 from .resolve import Job
 from .specs import ModelSpec
+from .weights import kbit_prepared
 
 # bytes per logit element alive at the loss peak, by framework
 LOGIT_BYTES = {"hf": 12.0, "torchtune": 6.0, "litgpt": 4.0}
+LOGIT_BYTES_FP32_HEAD = 8.0
 VLLM_PROFILE_SEQS = 256
 
 
@@ -60,9 +62,16 @@ def layer_saved_elements(job: Job) -> float:
 
 
 def logits_bytes(job: Job) -> float:
-    """Loss-time logits bytes: tokens x vocab (split by tp) x bytes per element."""
+    """Loss-time logits bytes: tokens x vocab (split by tp) x bytes per element.
+
+    Hugging Face: 16-bit logits (2) + their fp32 upcast (4) + the fp32 log-softmax kept for
+    backward (4) + the gradient being formed (2). When PEFT's k-bit preparation has cast lm_head
+    to fp32, the logits are fp32 from the start and the 16-bit copy disappears (8 bytes).
+    """
     tokens = job.batch * job.seq_len
     per = LOGIT_BYTES.get(job.engine, LOGIT_BYTES["hf"])
+    if kbit_prepared(job):
+        per = LOGIT_BYTES_FP32_HEAD
     return tokens * job.model.vocab / job.req.tensor_parallel * per
 
 
@@ -93,8 +102,10 @@ def inference_activation_bytes(job: Job, tokens: int | None = None) -> float:
     attn_peak = ((q + kv + o) / tp + 2 * m.hidden) * tokens * cb
     if not job.req.flash_attn:
         attn_peak += job.batch * m.heads / tp * prompt * prompt * 6
-    last_logits = job.batch * m.vocab * 4
-    return max(mlp_peak, attn_peak) + last_logits
+    if job.req.all_logits:
+        # 16-bit logits for every position, upcast to fp32 while the 16-bit copy is alive
+        return max(mlp_peak, attn_peak, tokens * m.vocab / tp * (cb + 4))
+    return max(mlp_peak, attn_peak) + job.batch * m.vocab * 4
 
 
 def vllm_profile_bytes(job: Job) -> float:

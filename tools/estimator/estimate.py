@@ -13,7 +13,7 @@ from pydantic import ValidationError
 from .activations import inference_activation_bytes, training_activation_bytes
 from .errors import EstimatorError, InvalidRequestError
 from .kv import job_kv_cache_bytes
-from .overhead import overhead_bytes
+from .overhead import allocator_slack_bytes, overhead_bytes
 from .params import param_split
 from .request import EstimateRequest
 from .resolve import Job, resolve
@@ -96,6 +96,7 @@ def compute(job: Job) -> Estimate:
         total = serving.budget_gib * GIB + CUDA_GRAPHS
         per = PerGpu(weights_gib=gib(weights), kv_cache_gib=gib(pool), activations_gib=gib(act),
                      overhead_gib=gib(overhead))
+        reserved = peak
         fits = pool >= need > 0 and total <= capacity
         headroom = pool - need
         settings["gpu_memory_utilization"] = job.req.gpu_memory_utilization
@@ -107,6 +108,7 @@ def compute(job: Job) -> Estimate:
         opt = optimizer_bytes(job)
         peak = weights + kv + act + grads + opt
         overhead = overhead_bytes(job, peak)
+        reserved = peak + allocator_slack_bytes(job, peak)
         total = peak + overhead
         per = PerGpu(weights_gib=gib(weights), kv_cache_gib=gib(kv), activations_gib=gib(act),
                      gradients_gib=gib(grads), optimizer_gib=gib(opt), overhead_gib=gib(overhead))
@@ -117,7 +119,8 @@ def compute(job: Job) -> Estimate:
         model=job.model.name, model_id=job.model.id, params_b=round(split_total / 1e9, 3),
         trainable_params=trainable_params(job) if job.training else 0,
         workload=job.workload, gpu=job.gpu.name, gpu_id=job.gpu.id, num_gpus=job.req.num_gpus,
-        per_gpu=per, peak_allocated_gib=gib(peak), total_gib=gib(total),
+        per_gpu=per, peak_allocated_gib=gib(peak), peak_reserved_gib=gib(reserved),
+        total_gib=gib(total),
         capacity_gib=gib(capacity), fits=fits, headroom_gib=gib(headroom),
         host_ram_gib=gib(HOST_BASE_BYTES + offloaded_host_bytes(job)), serving=serving,
         assumptions=list(job.assumptions), settings=settings,

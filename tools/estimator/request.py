@@ -12,18 +12,19 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 Workload = Literal["inference", "serve", "full", "lora", "qlora"]
 Quant = Literal[
-    "none", "int8", "nf4", "fp4", "gptq-4", "gptq-8", "awq-4", "fp8", "gguf-q4_k_m", "gguf-q8_0",
+    "none", "int8", "nf4", "fp4", "gptq-3", "gptq-4", "gptq-8", "awq-4", "fp8", "gguf-q4_k_m",
+    "gguf-q8_0",
 ]
 Optimizer = Literal[
     "adamw", "adamw-8bit", "paged-adamw-8bit", "paged-adamw", "sgd", "sgd-momentum", "adafactor",
 ]
 Offload = Literal["none", "optimizer", "optimizer+params"]
-Engine = Literal["hf", "vllm", "sglang", "llama.cpp", "torchtune", "litgpt"]
+Engine = Literal["hf", "deepspeed", "vllm", "sglang", "llama.cpp", "torchtune", "litgpt"]
 DType = Literal["auto", "fp32", "bf16", "fp16", "fp8"]
 
 WORKLOADS: tuple[str, ...] = ("inference", "serve", "full", "lora", "qlora")
 TRAINING: frozenset[str] = frozenset({"full", "lora", "qlora"})
-FOUR_BIT: frozenset[str] = frozenset({"nf4", "fp4"})
+FOUR_BIT: frozenset[str] = frozenset({"nf4", "fp4", "gptq-4", "awq-4"})
 
 _ALIASES = {
     "quant": {
@@ -38,7 +39,7 @@ _ALIASES = {
     "workload": {"infer": "inference", "serving": "serve", "finetune": "full", "full-ft": "full"},
     "weight_dtype": {"float32": "fp32", "bfloat16": "bf16", "float16": "fp16", "half": "fp16"},
     "offload": {"cpu": "optimizer", "optim": "optimizer", "all": "optimizer+params", "full": "optimizer+params"},
-    "engine": {"transformers": "hf", "huggingface": "hf", "llamacpp": "llama.cpp", "llama-cpp": "llama.cpp"},
+    "engine": {"transformers": "hf", "huggingface": "hf", "ds": "deepspeed", "llamacpp": "llama.cpp", "llama-cpp": "llama.cpp"},
 }
 
 
@@ -68,11 +69,21 @@ class EstimateRequest(BaseModel):
     )
     lora_r: int = Field(default=16, description="LoRA rank")
     lora_targets: str = Field(default="all-linear", description="'all-linear', 'attn' or module list")
+    train_embeddings: bool = Field(
+        default=False, description="(Q)LoRA: also train embeddings and lm_head (modules_to_save)"
+    )
+    optimizer_in_backward: bool = Field(
+        default=False, description="step each parameter during backward (torchtune): no full grads"
+    )
     batch_size: int = Field(default=1, description="micro-batch per GPU (serve: concurrent seqs)")
     seq_len: int | None = Field(default=None, description="tokens per sequence; None: 2048 (serve 8192)")
     new_tokens: int = Field(default=0, ge=0, description="inference: generated tokens within seq_len")
     grad_ckpt: bool = Field(default=True, description="activation (gradient) checkpointing")
     flash_attn: bool = Field(default=True, description="fused attention (FlashAttention/SDPA)")
+    all_logits: bool = Field(
+        default=False,
+        description="inference: logits for every prompt position (transformers < 4.45, remote code)",
+    )
     gpu: str = Field(default="H100", description="catalog GPU name or alias")
     num_gpus: int = Field(default=1, description="GPUs in the job")
     zero_stage: int = Field(default=0, description="DeepSpeed ZeRO stage 0-3 (FSDP full shard = 3)")

@@ -159,12 +159,11 @@ def _check_parallel(req: EstimateRequest, model: ModelSpec, dp: int) -> None:
         raise InvalidRequestError(
             "pipeline_parallel", req.pipeline_parallel, f"at most the {model.layers} layers"
         )
-    if req.zero_stage and dp < 2:
+    if req.zero_stage and dp < 2 and req.offload == "none":
         raise InvalidRequestError(
             "zero_stage", req.zero_stage,
-            "ZeRO shards across data-parallel GPUs: use num_gpus >= 2 (or offload on one GPU "
-            "with zero_stage=0)" if req.offload == "none" else
-            "ZeRO needs num_gpus >= 2 data-parallel GPUs; for one GPU use offload with zero_stage=0",
+            "ZeRO shards across data-parallel GPUs: use num_gpus >= 2, or add offload "
+            "(ZeRO-Offload) on a single GPU",
         )
     if req.offload == "optimizer+params" and req.zero_stage not in (0, 3):
         raise InvalidRequestError("offload", req.offload, "parameter offload needs zero_stage=3")
@@ -181,7 +180,9 @@ def resolve(req: EstimateRequest) -> Job:
 
     quant = req.quant or ("nf4" if workload == "qlora" else "none")
     if workload == "qlora" and quant not in FOUR_BIT:
-        raise InvalidRequestError("quant", quant, "QLoRA needs a bitsandbytes 4-bit quant: nf4 or fp4")
+        raise InvalidRequestError(
+            "quant", quant, "QLoRA needs a 4-bit base: nf4 or fp4 (bitsandbytes), gptq-4 or awq-4"
+        )
     if workload in ("full", "lora") and quant != "none":
         raise InvalidRequestError(
             "quant", quant, f"{workload} fine-tuning trains 16/32-bit weights; use workload=qlora"
@@ -199,11 +200,19 @@ def resolve(req: EstimateRequest) -> Job:
         notes.append(f"{gpu.name} has no bf16 tensor cores: bf16 is emulated or unsupported; fp16 is the norm")
 
     master = req.master_weights if req.master_weights is not None else workload == "full"
-    if workload == "full":
-        notes.append(
-            "mixed precision with fp32 master weights (AMP)" if master
-            else "pure 16-bit training (no fp32 master copy)"
-        )
+    deepspeed = req.zero_stage > 0 or req.engine == "deepspeed"
+    if master and req.weight_dtype in ("auto", "fp32") and not (workload == "full" and deepspeed):
+        weight_dtype = "fp32"
+        if workload == "full":
+            notes.append("AMP: fp32 parameters, gradients and AdamW states; 16-bit autocast "
+                         "copies of the weights live until backward (~18 bytes/parameter)")
+        else:
+            notes.append("fp32 parameters with 16-bit autocast (master_weights)")
+    elif workload == "full" and master:
+        notes.append("DeepSpeed mixed precision: 16-bit weights and grads, fp32 master copy, "
+                     "fp32 gradient partition and AdamW states in the optimizer")
+    elif workload == "full":
+        notes.append("pure 16-bit training (no fp32 master copy; AdamW states in 16 bits)")
     engine = req.engine or ("vllm" if workload == "serve" else "hf")
     if workload == "serve" and engine not in ("vllm", "sglang"):
         raise InvalidRequestError("engine", engine, "serving capacity is modelled for vllm or sglang")

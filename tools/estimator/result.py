@@ -66,6 +66,7 @@ class Estimate(BaseModel):
     num_gpus: int
     per_gpu: PerGpu
     peak_allocated_gib: float = Field(description="what torch.cuda.max_memory_allocated reports")
+    peak_reserved_gib: float = Field(description="what torch.cuda.max_memory_reserved reports")
     total_gib: float = Field(description="what nvidia-smi shows per GPU")
     capacity_gib: float = Field(description="usable memory of one GPU")
     fits: bool

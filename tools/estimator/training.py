@@ -62,11 +62,24 @@ def lora_params(job: Job) -> int:
     return per_layer * m.layers
 
 
+def embedding_copy_params(job: Job) -> int:
+    """(Q)LoRA with train_embeddings: PEFT's trainable copies of embeddings and lm_head."""
+    if job.workload == "full" or not job.req.train_embeddings:
+        return 0
+    split = param_split(job.model)
+    return split.embedding + split.lm_head
+
+
 def trainable_params(job: Job) -> int:
     """Parameters that receive gradients (all for full fine-tuning, adapters for (Q)LoRA)."""
     if job.workload == "full":
         return param_split(job.model).total
-    return lora_params(job)
+    return lora_params(job) + embedding_copy_params(job)
+
+
+def paged(job: Job) -> bool:
+    """Paged optimizers keep states in CUDA unified memory, evicted to host under pressure."""
+    return job.req.optimizer.startswith("paged")
 
 
 def _shard(job: Job) -> int:
@@ -78,10 +91,15 @@ def gradients_bytes(job: Job) -> float:
     """Gradient bytes per GPU (16/32-bit grads, plus DeepSpeed's fp32 partition in ds-mixed)."""
     if not job.training:
         return 0.0
-    n = trainable_params(job) / _shard(job)
     if job.workload != "full":
-        return n * 4.0
+        adapters = lora_params(job) * 4.0 + embedding_copy_params(job) * job.dtype_bytes
+        return adapters / _shard(job)
+    n = trainable_params(job) / _shard(job)
     mode = precision_mode(job)
+    if job.req.optimizer_in_backward or job.req.offload == "optimizer+params":
+        # stepped during backward (torchtune) or streamed to host (parameter offload):
+        # only ~2 layers of gradients are on the GPU at once
+        return 2 * n / job.model.layers * {"amp": 4.0, "ds-mixed": 2.0, "pure16": 2.0}[mode]
     grad = {"amp": 4.0, "ds-mixed": 2.0, "pure16": 2.0}[mode]
     stage, dp = job.req.zero_stage, job.dp
     total = n * grad / (dp if stage >= 2 else 1)
@@ -92,7 +110,7 @@ def gradients_bytes(job: Job) -> float:
 
 def optimizer_bytes(job: Job) -> float:
     """Optimizer-state bytes per GPU (incl. the fp32 master copy in ds-mixed); 0 when offloaded."""
-    if not job.training or job.req.offload != "none":
+    if not job.training or job.req.offload != "none" or paged(job):
         return 0.0
     n = trainable_params(job) / _shard(job)
     return n * _optimizer_bytes_per_param(job) / (job.dp if job.req.zero_stage >= 1 else 1)
@@ -115,7 +133,11 @@ def _optimizer_bytes_per_param(job: Job) -> float:
 
 def offloaded_host_bytes(job: Job) -> float:
     """Host RAM for offloaded states: fp32 master + optimizer + fp32 grads (+16-bit params)."""
-    if not job.training or job.req.offload == "none":
+    if not job.training:
+        return 0.0
+    if paged(job) and job.req.offload == "none":
+        return trainable_params(job) * _optimizer_bytes_per_param(job)
+    if job.req.offload == "none":
         return 0.0
     n = trainable_params(job)
     per = _optimizer_bytes_per_param(job) + (4.0 if job.workload == "full" else 0.0)

@@ -23,11 +23,11 @@ def precision_mode(job: Job) -> str:
 
     amp: fp32 parameters with bf16/fp16 autocast (HF Trainer/accelerate on an fp32 model);
     ds-mixed: 16-bit parameters with an fp32 master copy in the optimizer (DeepSpeed/Megatron,
-    used whenever ZeRO is on); pure16: 16-bit parameters and 16-bit optimizer states.
+    used whenever ZeRO is on or the engine is deepspeed); pure16: 16-bit parameters and 16-bit optimizer states.
     """
     if not job.master_weights:
         return "pure16"
-    return "ds-mixed" if job.req.zero_stage > 0 else "amp"
+    return "amp" if job.weight_dtype == "fp32" else "ds-mixed"
 
 
 def _linear_bytes(job: Job, split: ParamSplit) -> float:
@@ -48,15 +48,33 @@ def weights_bytes_total(job: Job) -> float:
     fmt = job.quant_format
     if fmt is not None and fmt.applies_to == "all":
         return split.total * fmt.bits_per_weight() / 8
-    per = 4 if (job.workload == "full" and _amp(job)) else job.dtype_bytes
+    per = 4 if kbit_prepared(job) else job.dtype_bytes
     other = (split.embedding + split.lm_head + split.norms + split.extra) * per
-    if job.workload == "full" and _amp(job):
-        return other + split.linear * 4
-    return other + _linear_bytes(job, split)
+    copies = 0
+    if job.workload in ("lora", "qlora") and job.req.train_embeddings:
+        copies = (split.embedding + split.lm_head) * job.dtype_bytes  # PEFT modules_to_save
+    return other + copies + _linear_bytes(job, split) + autocast_copy_bytes(job, sharded=False)
 
 
-def _amp(job: Job) -> bool:
-    return precision_mode(job) == "amp"
+def autocast_copy_bytes(job: Job, sharded: bool = True) -> float:
+    """16-bit copies of fp32 weights made by autocast and saved by autograd for backward.
+
+    Mixed precision with fp32 parameters (``master_weights``: HF AMP, litgpt bf16-mixed) casts
+    each linear weight to 16 bits for its matmul; the cast stays alive until backward (it is
+    needed for the input gradient), and inference under autocast caches the casts. This is
+    why AMP AdamW costs ~18 bytes/parameter rather than 16.
+    """
+    if precision_mode(job) != "amp" or job.quant != "none":
+        return 0.0
+    split = param_split(job.model)
+    div = job.req.tensor_parallel * job.req.pipeline_parallel if sharded else 1
+    return split.linear * 2 / div
+
+
+def kbit_prepared(job: Job) -> bool:
+    """QLoRA under Hugging Face PEFT: ``prepare_model_for_kbit_training`` (used by QLoRA
+    recipes) casts every non-quantized parameter (embeddings, lm_head, norms) to fp32."""
+    return job.workload == "qlora" and job.engine == "hf"
 
 
 def weights_bytes_per_gpu(job: Job) -> float:
@@ -74,7 +92,7 @@ def weights_bytes_per_gpu(job: Job) -> float:
     if fmt is not None and fmt.applies_to == "all":
         emb, head = split.embedding * per_elem, split.lm_head * per_elem
     else:
-        unq = 4 if (job.workload == "full" and _amp(job)) else job.dtype_bytes
+        unq = 4 if kbit_prepared(job) else job.dtype_bytes
         emb, head = split.embedding * unq, split.lm_head * unq
     body = total - emb - head
     ends = (emb + head) if pp == 1 else max(emb, head)
