@@ -17,6 +17,17 @@ import json
 import re
 import sys
 
+# aliases people type that the shared catalog lacks; bare "A100"/"V100" take the most common card
+EXTRA_ALIASES = {
+    "a100-80gb-sxm4": ["A100", "A100 SXM", "A100-80G"],
+    "v100-32gb-sxm2": ["V100-PCIE-32GB", "V100 32GB", "Tesla V100-SXM2-32GB"],
+    "rtx-4090": ["RTX 4090 D", "4090D", "4090 D"],
+    "h100-sxm5": ["H100 SXM5", "H100-SXM5-80GB", "H100 80GB"],
+    "h200-sxm": ["H200 SXM", "H200-141GB"],
+    "a800-80gb-sxm-pcie": ["A800-SXM4-80GB", "A800 80GB"],
+    "l40s": ["L40S-48GB"],
+    "t4": ["T4 16GB"],
+}
 ECC_GDDR = {"T4", "A10", "A10G", "A40", "L4", "L40", "L40S", "RTX A6000", "RTX 6000 Ada"}
 
 
@@ -67,7 +78,7 @@ def main(path: str) -> None:
         rec = {
             "id": slug(r["name"]),
             "name": r["name"],
-            "aliases": r["aliases"],
+            "aliases": r["aliases"] + EXTRA_ALIASES.get(slug(r["name"]), []),
             "vendor": r["vendor"],
             "arch": r["arch"],
             "compute_capability": r.get("compute_capability") or "",

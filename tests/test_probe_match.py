@@ -32,8 +32,8 @@ GIB = 1024**3
     ("Tesla T4", 15360, "t4", "exact"),
     ("NVIDIA A10G", 23028, "a10g-aws-g5", "exact"),
     ("NVIDIA A10", 23028, "a10", "exact"),
-    ("NVIDIA GeForce RTX 4090 D", 24564, "rtx-4090", "approximate"),
-    ("Tesla V100-PCIE-32GB", 32510, "v100-32gb-sxm2", "approximate"),
+    ("NVIDIA GeForce RTX 4090 D", 24564, "rtx-4090", "exact"),
+    ("Tesla V100-PCIE-32GB", 32510, "v100-32gb-sxm2", "exact"),
     ("Tesla V100-SXM2...", 16160, "v100-16gb-sxm2", "approximate"),
 ])
 def test_match_name(name: str, total_mib: int | None, want: str, kind: str) -> None:
@@ -45,8 +45,8 @@ def test_match_name(name: str, total_mib: int | None, want: str, kind: str) -> N
     ("GeForce RTX 2080", 7979),
     ("Radeon RX 7900 XT", 20464),
     ("NVIDIA RTX 5000 Ada Generation", 32760),  # same size as the 5090: "RTX" alone is too vague
-    ("NVIDIA GeForce RTX 4090 D", None),  # approximate needs the memory to agree
-    ("NVIDIA GeForce RTX 4090 D", 12000),
+    ("NVIDIA GeForce RTX 4080 SUPER", None),  # approximate needs the memory to agree
+    ("NVIDIA GeForce RTX 4080 SUPER", 12000),
 ])
 def test_no_match(name: str, total_mib: int | None) -> None:
     assert match_name(name, total_mib * MIB if total_mib else None) == (None, "none")

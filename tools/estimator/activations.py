@@ -43,7 +43,7 @@ def _mlp_width(m: ModelSpec, training: bool) -> float:
     if not m.is_moe:
         return float(m.intermediate)
     shared = m.shared_expert_intermediate or m.shared_experts * m.moe_intermediate
-    routed = m.experts_per_token * m.moe_intermediate
+    routed: float = m.experts_per_token * m.moe_intermediate
     if not training:
         # eager MoE loops over experts: one expert's tokens at a time (x2 for routing imbalance)
         routed = max(m.moe_intermediate * 2 * m.experts_per_token / m.num_experts, 1.0)

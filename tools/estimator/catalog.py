@@ -115,6 +115,21 @@ def find_model(name: str) -> ModelSpec:
     )
 
 
+# bare names that stand for several cards: the catalog maps them to the most common one
+AMBIGUOUS_GPUS = {
+    "a100": "'A100' taken as the 80 GB SXM4 card; say 'A100 40GB' for the 40 GB one",
+    "v100": "'V100' taken as the 16 GB card; say 'V100 32GB' for the 32 GB one",
+    "h100": "'H100' taken as the 80 GB SXM5 card; say 'H100 PCIe' or 'H100 NVL' otherwise",
+    "4090d": "RTX 4090 D has the same 24 GB as the RTX 4090",
+    "rtx4090d": "RTX 4090 D has the same 24 GB as the RTX 4090",
+}
+
+
+def gpu_note(name: str) -> str:
+    """A note for names that stand for several cards (empty when unambiguous)."""
+    return AMBIGUOUS_GPUS.get(gpu_key(name), "")
+
+
 def find_gpu(name: str) -> GpuSpec:
     """Resolve a catalog GPU by id, name or alias ("A10" and "A10G" are different cards)."""
     key = gpu_key(name)

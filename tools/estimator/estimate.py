@@ -19,6 +19,7 @@ from .request import EstimateRequest
 from .resolve import Job, resolve
 from .result import GIB, Estimate, PerGpu, gib
 from .serving import CUDA_GRAPHS, seq_kv_bytes, serving_capacity
+from .specs import GpuSpec
 from .suggest import suggestions_for
 from .training import (
     gradients_bytes,
@@ -127,13 +128,15 @@ def compute(job: Job) -> Estimate:
     )
 
 
-def estimate(req: EstimateRequest | None = None, /, *, suggest: bool = True, **fields: Any) -> Estimate:
+def estimate(req: EstimateRequest | None = None, /, *, suggest: bool = True,
+             gpu_spec: GpuSpec | None = None, **fields: Any) -> Estimate:
     """Estimate per-GPU memory. Pass a request or its fields: ``estimate(model="llama-2-13b")``.
 
+    ``gpu_spec`` overrides the catalog GPU (the probe's local card with its free memory).
     Raises EstimatorError (with a one-line message) for unknown names and impossible values.
     """
     request = make_request(req, **fields) if (fields or req is None) else req
-    job = resolve(request)
+    job = resolve(request, gpu_spec)
     est = compute(job)
     if suggest and not est.fits:
         est = est.model_copy(update={"suggestions": suggestions_for(job, est, compute)})

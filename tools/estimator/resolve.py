@@ -6,13 +6,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .catalog import find_gpu, find_model, looks_like_path
+from .catalog import find_gpu, find_model, gpu_note, looks_like_path
 from .errors import InvalidRequestError, UnknownModelError
 from .quant import QuantFormat, quant_format
 from .request import FOUR_BIT, TRAINING, EstimateRequest
 from .specs import GpuSpec, ModelSpec
 from .synthetic import model_from_config, parse_size, synthetic_model
 
+WORKLOADS_ORDER = ("full", "lora", "qlora", "inference", "serve")
 DTYPE_BYTES = {"fp32": 4, "bf16": 2, "fp16": 2, "fp8": 1}
 LORA_TARGET_SETS = {
     "all-linear": ("q", "k", "v", "o", "gate", "up", "down"),
@@ -169,15 +170,8 @@ def _check_parallel(req: EstimateRequest, model: ModelSpec, dp: int) -> None:
         raise InvalidRequestError("offload", req.offload, "parameter offload needs zero_stage=3")
 
 
-def resolve(req: EstimateRequest) -> Job:
-    """Validate the request and apply defaults; raises EstimatorError subclasses."""
-    _check_ranges(req)
-    model, notes = resolve_model(req)
-    gpu = find_gpu(req.gpu)
+def _quant(req: EstimateRequest, notes: list[str]) -> str:
     workload = req.workload
-    dp = max(1, req.num_gpus // (req.tensor_parallel * req.pipeline_parallel))
-    _check_parallel(req, model, dp)
-
     quant = req.quant or ("nf4" if workload == "qlora" else "none")
     if workload == "qlora" and quant not in FOUR_BIT:
         raise InvalidRequestError(
@@ -187,54 +181,86 @@ def resolve(req: EstimateRequest) -> Job:
         raise InvalidRequestError(
             "quant", quant, f"{workload} fine-tuning trains 16/32-bit weights; use workload=qlora"
         )
-    if req.workload == "serve" and quant in ("int8", "nf4", "fp4") and req.engine in (None, "vllm"):
+    if workload == "serve" and quant in ("int8", "nf4", "fp4") and req.engine in (None, "vllm"):
         notes.append(f"vLLM runs {quant} through bitsandbytes (slow); GPTQ/AWQ/FP8 are the usual choices")
+    return quant
 
-    weight_dtype = req.weight_dtype
+
+def _precision(req: EstimateRequest, gpu: GpuSpec, quant: str, notes: list[str]) -> tuple[str, bool]:
+    """(weight dtype, fp32 master weights) with the notes that explain them."""
+    workload = req.workload
+    weight_dtype: str = req.weight_dtype
     if weight_dtype == "auto":
         weight_dtype = "bf16" if gpu.supports_bf16 else "fp16"
-        if model.native_dtype == "fp32" and workload in ("inference", "serve"):
-            weight_dtype = "bf16" if gpu.supports_bf16 else "fp16"
-        notes.append(f"weights in {weight_dtype}" + ("" if gpu.supports_bf16 else f" ({gpu.name} has no bf16)"))
+        if not gpu.supports_bf16:
+            notes.append(f"{gpu.name} has no bf16: 16-bit work runs in fp16")
     elif weight_dtype == "bf16" and not gpu.supports_bf16:
-        notes.append(f"{gpu.name} has no bf16 tensor cores: bf16 is emulated or unsupported; fp16 is the norm")
-
+        notes.append(f"{gpu.name} has no bf16 tensor cores: fp16 is the norm there")
     master = req.master_weights if req.master_weights is not None else workload == "full"
     deepspeed = req.zero_stage > 0 or req.engine == "deepspeed"
     if master and req.weight_dtype in ("auto", "fp32") and not (workload == "full" and deepspeed):
         weight_dtype = "fp32"
-        if workload == "full":
-            notes.append("AMP: fp32 parameters, gradients and AdamW states; 16-bit autocast "
-                         "copies of the weights live until backward (~18 bytes/parameter)")
-        else:
-            notes.append("fp32 parameters with 16-bit autocast (master_weights)")
+        notes.append(
+            "AMP: fp32 parameters, gradients and AdamW states; 16-bit autocast copies of the "
+            "weights live until backward (~18 bytes/parameter)" if workload == "full"
+            else "fp32 parameters with 16-bit autocast (master_weights)"
+        )
     elif workload == "full" and master:
         notes.append("DeepSpeed mixed precision: 16-bit weights and grads, fp32 master copy, "
                      "fp32 gradient partition and AdamW states in the optimizer")
     elif workload == "full":
         notes.append("pure 16-bit training (no fp32 master copy; AdamW states in 16 bits)")
-    engine = req.engine or ("vllm" if workload == "serve" else "hf")
-    if workload == "serve" and engine not in ("vllm", "sglang"):
-        raise InvalidRequestError("engine", engine, "serving capacity is modelled for vllm or sglang")
+    if quant == "none" and not (master and weight_dtype == "fp32"):
+        notes.append(f"weights in {weight_dtype}")
+    return weight_dtype, master
+
+
+def _kv_dtype(req: EstimateRequest, gpu: GpuSpec, weight_dtype: str, master: bool) -> str:
+    if req.kv_cache_dtype != "auto":
+        return req.kv_cache_dtype
+    if weight_dtype == "fp8" or (weight_dtype == "fp32" and master):
+        return "bf16" if gpu.supports_bf16 else "fp16"
+    return weight_dtype
+
+
+def _seq_len(req: EstimateRequest, model: ModelSpec, notes: list[str]) -> int:
     if req.seq_len is not None:
         seq = req.seq_len
     else:
-        seq = min(model.max_position, 8192) if workload == "serve" else 2048
+        seq = min(model.max_position, 8192) if req.workload == "serve" else 2048
         notes.append(f"sequence length {seq} tokens (set seq_len to change)")
     if seq > model.max_position and not model.synthetic:
         notes.append(f"seq_len {seq} exceeds {model.name}'s context of {model.max_position} tokens")
-    kv_dtype = weight_dtype if req.kv_cache_dtype == "auto" else req.kv_cache_dtype
-    if kv_dtype == "fp32":
-        kv_dtype = "fp32"
-    if req.kv_cache_dtype == "auto" and weight_dtype in ("fp32", "fp8"):
-        kv_dtype = "bf16" if gpu.supports_bf16 else "fp16"
-    lora = _lora_modules(req.lora_targets) if workload in ("lora", "qlora") else ()
-    if req.offload != "none" and workload not in ("full", "lora", "qlora"):
+    return seq
+
+
+def resolve(req: EstimateRequest, gpu_spec: GpuSpec | None = None) -> Job:
+    """Validate the request and apply defaults; raises EstimatorError subclasses.
+
+    ``gpu_spec`` replaces the catalog lookup of ``req.gpu`` (e.g. a card found by the probe,
+    with its real free memory as ``usable_gib``).
+    """
+    _check_ranges(req)
+    model, notes = resolve_model(req)
+    gpu = gpu_spec or find_gpu(req.gpu)
+    if gpu_spec is None and gpu_note(req.gpu):
+        notes.append(gpu_note(req.gpu))
+    workload = req.workload
+    dp = max(1, req.num_gpus // (req.tensor_parallel * req.pipeline_parallel))
+    _check_parallel(req, model, dp)
+    if req.offload != "none" and workload not in TRAINING:
         raise InvalidRequestError("offload", req.offload, "offload applies to training workloads")
+    quant = _quant(req, notes)
+    weight_dtype, master = _precision(req, gpu, quant, notes)
+    engine = req.engine or ("vllm" if workload == "serve" else "hf")
+    if workload == "serve" and engine not in ("vllm", "sglang"):
+        raise InvalidRequestError("engine", engine, "serving capacity is modelled for vllm or sglang")
+    seq = _seq_len(req, model, notes)
+    lora = _lora_modules(req.lora_targets) if workload in ("lora", "qlora") else ()
     return Job(
         req=req, model=model, gpu=gpu, workload=workload, engine=engine,
         weight_dtype=weight_dtype, quant=quant,
         quant_format=None if quant == "none" else quant_format(quant),
-        kv_dtype=kv_dtype, master_weights=master, seq_len=seq, batch=req.batch_size,
-        lora_modules=lora, assumptions=tuple(notes),
+        kv_dtype=_kv_dtype(req, gpu, weight_dtype, master), master_weights=master, seq_len=seq,
+        batch=req.batch_size, lora_modules=lora, assumptions=tuple(notes),
     )

@@ -76,10 +76,14 @@ def suggestions_for(job: Job, est: Estimate, compute: Callable[[Job], Estimate])
     tried: list[Suggestion] = []
     for text, update in cands:
         try:
-            alt = compute(resolve(job.req.model_copy(update=update)))
+            alt = compute(resolve(job.req.model_copy(update=update), job.gpu))
         except EstimatorError:
             continue
         tried.append(Suggestion(change=text, total_gib=alt.total_gib, fits=alt.fits))
+    # of the "more GPUs" family keep only the smallest count that fits
+    more = [s for s in tried if " GPUs with " in s.change or s.change.startswith("tensor parallel")]
+    first_fit = next((s for s in more if s.fits), None)
+    tried = [s for s in tried if s not in more or s is first_fit or (first_fit is None and s is more[-1])]
     fitting = [s for s in tried if s.fits]
     misses = sorted((s for s in tried if not s.fits), key=lambda s: s.total_gib)
     return (fitting + misses)[:MAX_SUGGESTIONS] if fitting else misses[:3]

@@ -1,0 +1,134 @@
+"""Render estimates for people: plain-text tables and Markdown, from one place.
+
+The CLI prints ``estimate_text``/``fit_text``; the assistant, web app and Slack bot use the
+Markdown variants. Numbers are GiB (2^30 bytes) and labelled as such.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from .fit import FitMatrix
+from .result import Estimate
+
+TERMS = (
+    ("weights", "weights_gib"), ("KV cache", "kv_cache_gib"), ("activations", "activations_gib"),
+    ("gradients", "gradients_gib"), ("optimizer states", "optimizer_gib"),
+    ("CUDA context + allocator", "overhead_gib"),
+)
+
+
+def fmt_gib(value: float) -> str:
+    """'12.34 GiB' with two decimals."""
+    return f"{value:,.2f} GiB"
+
+
+def _table(rows: Sequence[tuple[str, ...]], header: tuple[str, ...]) -> list[str]:
+    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
+    line = "  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True))
+    out = [line, "  ".join("-" * w for w in widths)]
+    for r in rows:
+        out.append("  ".join(
+            (c.rjust(w) if i else c.ljust(w)) for i, (c, w) in enumerate(zip(r, widths, strict=True))
+        ))
+    return out
+
+
+def verdict_line(est: Estimate) -> str:
+    """One sentence: fits or not, by how much."""
+    where = f"{est.num_gpus}x {est.gpu}" if est.num_gpus > 1 else f"one {est.gpu}"
+    if est.workload == "serve" and est.serving:
+        s = est.serving
+        state = "FITS" if est.fits else "DOES NOT FIT"
+        return (f"{state}: {est.model} served on {where}: KV pool {fmt_gib(s.kv_pool_gib)} holds "
+                f"{s.max_tokens:,} tokens ({s.max_concurrent_seqs} sequences of "
+                f"{est.settings['seq_len']} tokens); longest sequence {s.max_model_len:,} tokens")
+    state = "FITS" if est.fits else "DOES NOT FIT"
+    rel = "headroom" if est.fits else "short by"
+    return (f"{state}: {est.model} {est.workload} on {where} needs {fmt_gib(est.total_gib)} per GPU "
+            f"of {fmt_gib(est.capacity_gib)} usable ({rel} {fmt_gib(abs(est.headroom_gib))})")
+
+
+def estimate_text(est: Estimate) -> str:
+    """A readable multi-line report of one estimate."""
+    lines = [verdict_line(est), ""]
+    rows = [(name, fmt_gib(getattr(est.per_gpu, field))) for name, field in TERMS
+            if getattr(est.per_gpu, field) > 0]
+    rows += [("peak allocated (torch)", fmt_gib(est.peak_allocated_gib)),
+             ("total per GPU (nvidia-smi)", fmt_gib(est.total_gib)),
+             ("usable on the GPU", fmt_gib(est.capacity_gib))]
+    lines += _table(rows, ("per GPU", "memory"))
+    if est.serving:
+        s = est.serving
+        lines += ["", "serving pool (vLLM-style)"]
+        lines += _table([
+            ("budget (utilization x usable)", fmt_gib(s.budget_gib)),
+            ("activation profile", fmt_gib(s.activation_profile_gib)),
+            ("non-torch (context, NCCL)", fmt_gib(s.non_torch_gib)),
+            ("KV cache pool", fmt_gib(s.kv_pool_gib)),
+            ("KV bytes per token", f"{s.kv_bytes_per_token:,.0f} B"),
+            ("tokens in the pool", f"{s.max_tokens:,}"),
+            ("longest sequence", f"{s.max_model_len:,}"),
+            ("concurrent sequences", f"{s.max_concurrent_seqs:,}"),
+            ("CUDA graphs (outside budget)", fmt_gib(s.cuda_graphs_gib)),
+        ], ("pool", "value"))
+    lines += ["", f"host RAM needed: {fmt_gib(est.host_ram_gib)}"]
+    if est.trainable_params:
+        lines.append(f"trainable parameters: {est.trainable_params:,}")
+    lines += ["", "assumptions:"] + [f"  - {a}" for a in est.assumptions]
+    if est.suggestions:
+        lines += ["", "to make it fit:"]
+        lines += [f"  - {s.change}: {fmt_gib(s.total_gib)}" + ("" if s.fits else " (still too big)")
+                  for s in est.suggestions]
+    return "\n".join(lines)
+
+
+def fit_text(fm: FitMatrix) -> str:
+    """The fit matrix as a table with the largest batch and sequence that fit."""
+    where = f"{fm.num_gpus}x {fm.gpu}" if fm.num_gpus > 1 else f"one {fm.gpu}"
+    lines = [f"{fm.model} on {where} (seq_len {fm.seq_len}, default settings)", ""]
+    rows = []
+    for r in fm.rows:
+        if r.error:
+            rows.append((r.workload, "error", "-", "-", "-", r.error))
+            continue
+        rows.append((
+            r.workload, "yes" if r.fits else "no", fmt_gib(r.total_gib), fmt_gib(r.capacity_gib),
+            str(r.max_batch) if r.max_batch is not None else "-",
+            str(r.max_seq_len) if r.max_seq_len is not None else "-",
+        ))
+    lines += _table(rows, ("workload", "fits", "per GPU", "usable", "max batch", "max seq"))
+    lines += ["", "assumptions:"] + [f"  - {a}" for a in fm.assumptions]
+    return "\n".join(lines)
+
+
+def estimate_markdown(est: Estimate) -> str:
+    """Markdown version for chat front ends."""
+    lines = [f"**{verdict_line(est)}**", "", "| per GPU | GiB |", "|---|---:|"]
+    for name, field in TERMS:
+        v = getattr(est.per_gpu, field)
+        if v > 0:
+            lines.append(f"| {name} | {v:.2f} |")
+    lines.append(f"| **total (nvidia-smi)** | **{est.total_gib:.2f}** |")
+    lines.append(f"| usable on {est.gpu} | {est.capacity_gib:.2f} |")
+    if est.suggestions:
+        lines += ["", "To make it fit:"] + [
+            f"- {s.change}: {s.total_gib:.2f} GiB" + ("" if s.fits else " (still too big)")
+            for s in est.suggestions
+        ]
+    lines += ["", "Assumptions: " + "; ".join(est.assumptions)]
+    return "\n".join(lines)
+
+
+def fit_markdown(fm: FitMatrix) -> str:
+    """Markdown table of the fit matrix."""
+    lines = ["| workload | fits | per GPU (GiB) | usable (GiB) | max batch | max seq |",
+             "|---|---|---:|---:|---:|---:|"]
+    for r in fm.rows:
+        if r.error:
+            lines.append(f"| {r.workload} | error: {r.error} | | | | |")
+            continue
+        lines.append(f"| {r.workload} | {'yes' if r.fits else 'no'} | {r.total_gib:.2f} | "
+                     f"{r.capacity_gib:.2f} | {r.max_batch if r.max_batch is not None else '-'} | "
+                     f"{r.max_seq_len if r.max_seq_len is not None else '-'} |")
+    return "\n".join(lines)

@@ -1,0 +1,5 @@
+"""``python -m ui`` runs the headroom CLI."""
+
+from ui.cli import run
+
+run()

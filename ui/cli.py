@@ -1,0 +1,217 @@
+"""``headroom``: the command line. One click group; every command is registered below.
+
+    headroom estimate llama-2-13b --workload qlora --gpu A10
+    headroom fit 13B --gpu A10                 # full / LoRA / QLoRA / inference / serve
+    headroom models qwen   |   headroom gpus a100
+    headroom probe         |   headroom bench accuracy
+
+Imports of the estimator happen inside the commands so that ``headroom --help`` stays fast.
+Known errors print one line and exit with status 1 or 2; no tracebacks.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import click
+
+from ui.cli_probe import probe
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+REQUEST_OPTIONS: list[Callable[[F], F]] = [
+    click.option("--workload", "-w", default="inference", show_default=True,
+                 help="inference, serve, full, lora or qlora"),
+    click.option("--gpu", "-g", default="H100", show_default=True,
+                 help="catalog GPU (see `headroom gpus`), or 'local' for this machine's GPU"),
+    click.option("--num-gpus", "-n", type=int, default=1, show_default=True),
+    click.option("--seq-len", "-s", type=int, default=None,
+                 help="tokens per sequence [2048; serve: min(context, 8192)]"),
+    click.option("--batch-size", "-b", type=int, default=1, show_default=True,
+                 help="micro-batch per GPU (serve: concurrent sequences)"),
+    click.option("--new-tokens", type=int, default=0, help="inference: generated tokens in seq-len"),
+    click.option("--params-b", type=float, default=None, help="size in billions for unknown models"),
+    click.option("--config", "config_path", default=None, help="local HF config.json to read"),
+    click.option("--weight-dtype", default="auto", help="auto, fp32, bf16, fp16"),
+    click.option("--quant", "-q", default=None,
+                 help="none, int8, nf4, fp4, gptq-3, gptq-4, gptq-8, awq-4, fp8, gguf-q4_k_m, gguf-q8_0"),
+    click.option("--no-double-quant", "double_quant", flag_value=False, default=True,
+                 help="bitsandbytes 4-bit without double quantization"),
+    click.option("--kv-cache-dtype", default="auto", help="auto, bf16, fp16, fp8"),
+    click.option("--optimizer", default="adamw", show_default=True,
+                 help="adamw, adamw-8bit, paged-adamw-8bit, paged-adamw, sgd, sgd-momentum, adafactor"),
+    click.option("--master-weights/--no-master-weights", default=None,
+                 help="fp32 master weights (AMP) [on for full fine-tuning]"),
+    click.option("--lora-r", type=int, default=16, show_default=True),
+    click.option("--lora-targets", default="all-linear", show_default=True,
+                 help="all-linear, attn, qv, mlp or module names (q_proj,v_proj,...)"),
+    click.option("--train-embeddings", is_flag=True, help="(Q)LoRA: also train embeddings/lm_head"),
+    click.option("--grad-ckpt/--no-grad-ckpt", default=True, show_default=True),
+    click.option("--flash-attn/--no-flash-attn", default=True, show_default=True),
+    click.option("--zero-stage", type=int, default=0, show_default=True, help="DeepSpeed ZeRO 0-3"),
+    click.option("--offload", default="none", show_default=True,
+                 help="none, optimizer, optimizer+params"),
+    click.option("--tp", "tensor_parallel", type=int, default=1, show_default=True,
+                 help="tensor-parallel degree"),
+    click.option("--pp", "pipeline_parallel", type=int, default=1, show_default=True,
+                 help="pipeline-parallel degree"),
+    click.option("--engine", default=None, help="hf, deepspeed, vllm, sglang, llama.cpp, torchtune, litgpt"),
+    click.option("--gpu-memory-utilization", type=float, default=0.9, show_default=True),
+    click.option("--max-num-batched-tokens", type=int, default=8192, show_default=True),
+]
+
+
+def request_options(func: F) -> F:
+    """Attach the EstimateRequest flags to a command."""
+    for option in reversed(REQUEST_OPTIONS):
+        func = option(func)
+    return func
+
+
+def _fail(err: Exception) -> click.ClickException:
+    return click.ClickException(str(err))
+
+
+def _gpu_spec(gpu: str) -> Any:
+    if gpu.lower() != "local":
+        return None
+    from ui.cli_probe import local_gpu_spec
+
+    spec, _cap = local_gpu_spec()
+    return spec
+
+
+def _echo_json(data: object) -> None:
+    click.echo(json.dumps(data, indent=2, ensure_ascii=False, default=str))
+
+
+@click.group()
+@click.version_option(package_name="headroom")
+def main() -> None:
+    """Headroom: will this LLM job fit on my GPUs, and what should I change?
+
+    Example: headroom fit 13B --gpu A10
+    """
+
+
+@main.command()
+@click.argument("model")
+@request_options
+@click.option("--json", "as_json", is_flag=True, help="machine-readable output")
+def estimate(model: str, as_json: bool, **fields: Any) -> None:
+    """Per-GPU memory of MODEL (catalog name, HF id, size like 13B, or config.json path)."""
+    from tools.estimator import EstimatorError
+    from tools.estimator import estimate as run
+    from tools.estimator.report import estimate_text
+
+    spec = _gpu_spec(fields["gpu"])
+    if spec is not None:
+        fields["gpu"] = spec.name
+    fields = {k: v for k, v in fields.items() if v is not None or k in ("seq_len",)}
+    try:
+        est = run(model=model, gpu_spec=spec, **fields)
+    except EstimatorError as e:
+        raise _fail(e) from None
+    if as_json:
+        _echo_json(est.model_dump())
+    else:
+        click.echo(estimate_text(est))
+
+
+@main.command()
+@click.argument("model")
+@click.option("--gpu", "-g", default="H100", show_default=True)
+@click.option("--num-gpus", "-n", type=int, default=1, show_default=True)
+@click.option("--seq-len", "-s", type=int, default=None)
+@click.option("--json", "as_json", is_flag=True)
+def fit(model: str, gpu: str, num_gpus: int, seq_len: int | None, as_json: bool) -> None:
+    """Which of full / LoRA / QLoRA / inference / serve fit MODEL on the GPUs."""
+    from tools.estimator import EstimatorError, fit_matrix
+    from tools.estimator.report import fit_text
+
+    spec = _gpu_spec(gpu)
+    try:
+        fm = fit_matrix(model, gpu=spec.name if spec else gpu, num_gpus=num_gpus,
+                        seq_len=seq_len, gpu_spec=spec)
+    except EstimatorError as e:
+        raise _fail(e) from None
+    if as_json:
+        _echo_json(fm.model_dump())
+    else:
+        click.echo(fit_text(fm))
+
+
+@main.command()
+@click.argument("query", default="")
+@click.option("--json", "as_json", is_flag=True)
+def models(query: str, as_json: bool) -> None:
+    """List or search the model catalog."""
+    from tools.estimator import search_models
+
+    found = search_models(query)
+    if as_json:
+        _echo_json([m.model_dump() for m in found])
+        return
+    if not found:
+        raise click.ClickException(f"no catalog model matches {query!r}")
+    for m in found:
+        moe = f" MoE {m.num_experts}x{m.experts_per_token}" if m.is_moe else ""
+        click.echo(f"{m.id:34s} {m.params_b:8.2f}B  L{m.layers:<3d} h{m.hidden:<5d} "
+                   f"kv{m.kv_heads:<3d} ctx {m.max_position:<7d}{moe}  {m.hf_id}")
+
+
+@main.command()
+@click.argument("query", default="")
+@click.option("--json", "as_json", is_flag=True)
+def gpus(query: str, as_json: bool) -> None:
+    """List or search the GPU catalog (usable memory is what CUDA can allocate)."""
+    from tools.estimator import search_gpus
+
+    found = search_gpus(query)
+    if as_json:
+        _echo_json([g.model_dump() for g in found])
+        return
+    if not found:
+        raise click.ClickException(f"no catalog GPU matches {query!r}")
+    for g in found:
+        click.echo(f"{g.id:36s} {g.memory_gib:6.0f} GB  usable {g.usable_gib:7.2f} GiB  "
+                   f"{g.memory_bandwidth_gbs:6.0f} GB/s  bf16 {'yes' if g.supports_bf16 else 'no ':3s}  "
+                   f"aliases: {', '.join(g.aliases)}")
+
+
+@main.group()
+def bench() -> None:
+    """Benchmarks: accuracy against measurements, speed."""
+
+
+@bench.command("accuracy")
+@click.option("--rows", is_flag=True, help="also print every modelled row")
+@click.option("--json", "as_json", is_flag=True)
+def bench_accuracy(rows: bool, as_json: bool) -> None:
+    """Median and p90 absolute % error against published measurements."""
+    from ui.bench_report import accuracy_report
+
+    click.echo(accuracy_report(rows=rows, as_json=as_json))
+
+
+@bench.command("speed")
+@click.option("--repeat", type=int, default=200, show_default=True)
+def bench_speed(repeat: int) -> None:
+    """Median time of estimate() and fit_matrix(), and a cold `headroom estimate` process."""
+    from ui.bench_report import speed_report
+
+    click.echo(speed_report(repeat))
+
+
+main.add_command(probe)
+
+
+def run() -> None:
+    """Entry point that never shows a traceback for a broken pipe."""
+    try:
+        main()
+    except BrokenPipeError:
+        sys.exit(1)
