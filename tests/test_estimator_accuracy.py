@@ -33,3 +33,10 @@ def test_median_and_p90_error(results, workload: str) -> None:
     assert n >= 10
     assert median <= 10.0, f"{workload}: median APE {median:.1f}%"
     assert p90 <= 25.0, f"{workload}: p90 APE {p90:.1f}%"
+
+
+def test_multi_gpu_rows_reach_the_same_bar(results) -> None:
+    errors, _ = results
+    n, median, p90 = summarize(errors, "gpus")["multi-GPU"]
+    assert n >= 30
+    assert median <= 10.0 and p90 <= 25.0

@@ -14,7 +14,12 @@ from tools.estimator.kv import kv_bytes_per_token_layer, kv_cache_bytes
 from tools.estimator.params import active_params, total_params
 from tools.estimator.quant import quant_format
 from tools.estimator.resolve import resolve
-from tools.estimator.training import gradients_bytes, lora_params, optimizer_bytes
+from tools.estimator.training import (
+    gradients_bytes,
+    lora_params,
+    optimizer_bytes,
+    zero_buffer_bytes,
+)
 from tools.estimator.weights import weights_bytes_total
 
 GIB = 1024**3
@@ -112,7 +117,7 @@ def test_optimizer_bytes_per_precision_mode() -> None:
     assert optimizer_bytes(eight) == 2 * p
     ds = job(model="llama-2-7b", workload="full", gpu="A100", num_gpus=8, zero_stage=3)
     assert optimizer_bytes(ds) == 12 * p / 8  # fp32 master + m + v, sharded 8 ways
-    assert gradients_bytes(ds) == (2 + 4) * p / 8
+    assert gradients_bytes(ds) == (2 + 4) * p / 8 + zero_buffer_bytes(ds)  # + comm buckets
 
 
 def test_amp_full_finetune_is_18_bytes_per_param_before_activations() -> None:

@@ -20,6 +20,7 @@ def accuracy_report(rows: bool = False, as_json: bool = False) -> str:
     errors, skipped = evaluate()
     by_workload = summarize(errors, "workload")
     by_group = summarize(errors, "group")
+    by_gpus = summarize(errors, "gpus")
     if as_json:
         return json.dumps({
             "modelled": len(errors), "skipped": len(skipped),
@@ -27,12 +28,15 @@ def accuracy_report(rows: bool = False, as_json: bool = False) -> str:
                             for k, (n, m, p) in by_workload.items()},
             "by_group": {k: {"rows": n, "median_ape": round(m, 2), "p90_ape": round(p, 2)}
                          for k, (n, m, p) in by_group.items()},
+            "by_gpus": {k: {"rows": n, "median_ape": round(m, 2), "p90_ape": round(p, 2)}
+                        for k, (n, m, p) in by_gpus.items()},
             "rows": [e.__dict__ | {"ape": round(e.ape, 2)} for e in errors] if rows else [],
             "skipped_rows": [{"id": i, "reason": r} for i, r in skipped],
         }, indent=2)
     out = [f"calibration rows modelled: {len(errors)} (not modelled: {len(skipped)}, reasons in "
            "tools/estimator/data/calibration.jsonl)", ""]
-    for title, table in (("by workload", by_workload), ("by source group", by_group)):
+    for title, table in (("by workload", by_workload), ("single vs multi-GPU", by_gpus),
+                         ("by source group", by_group)):
         out.append(f"{title:40s} {'rows':>5s} {'median %':>9s} {'p90 %':>7s}")
         for k, (n, med, p) in table.items():
             out.append(f"{k:40s} {n:5d} {med:9.1f} {p:7.1f}")

@@ -144,6 +144,51 @@ def fit(model: str, gpu: str, num_gpus: int, seq_len: int | None, as_json: bool)
         click.echo(fit_text(fm))
 
 
+@main.command("plan")
+@click.argument("model")
+@click.option("--goal", default="fine-tune", show_default=True,
+              help="fine-tune, pre-train, serve or inference")
+@click.option("--gpu", "-g", "gpu_list", multiple=True, help="GPU types to consider (repeat); default: common cards")
+@click.option("--max-gpus", type=int, default=64, show_default=True)
+@click.option("--objective", default="fewest_gpus", show_default=True,
+              help="fewest_gpus, cheapest, fastest or quality")
+@click.option("--budget", type=float, default=None, help="max USD per hour for the whole job")
+@click.option("--seq-len", "-s", type=int, default=None, help="training sequence / serving context")
+@click.option("--users", type=int, default=1, show_default=True, help="serve: concurrent sequences")
+@click.option("--batch-size", "-b", type=int, default=1, show_default=True)
+@click.option("--dataset-tokens", type=float, default=None, help="fine-tune: tokens in the dataset")
+@click.option("--epochs", type=float, default=1.0, show_default=True)
+@click.option("--price", "price_list", multiple=True, help="GPU=USD per GPU-hour, e.g. --price H100=2.5")
+@click.option("--top", type=int, default=5, show_default=True)
+@click.option("--json", "as_json", is_flag=True)
+def plan_cmd(model: str, goal: str, gpu_list: tuple[str, ...], max_gpus: int, objective: str,
+             budget: float | None, seq_len: int | None, users: int, batch_size: int,
+             dataset_tokens: float | None, epochs: float, price_list: tuple[str, ...], top: int,
+             as_json: bool) -> None:
+    """Ranked strategies to run MODEL, with reasons, cost and a ready-to-run recipe."""
+    from tools.estimator import EstimatorError, find_gpu
+    from tools.estimator.plan import plan
+    from tools.estimator.report import plan_text
+
+    prices: dict[str, float] = {}
+    try:
+        for item in price_list:
+            name, _, value = item.partition("=")
+            if not value:
+                raise click.BadParameter(f"{item!r}: use GPU=USD, e.g. H100=2.5", param_hint="--price")
+            prices[find_gpu(name).id] = float(value)
+        result = plan(model, goal=goal, gpus=list(gpu_list) or None, max_gpus=max_gpus,  # type: ignore[arg-type]
+                      objective=objective, budget_usd_per_hour=budget, seq_len=seq_len,  # type: ignore[arg-type]
+                      users=users, batch_size=batch_size, dataset_tokens=dataset_tokens,
+                      epochs=epochs, price=prices, top=top)
+    except (EstimatorError, ValueError) as e:
+        raise _fail(e) from None
+    if as_json:
+        _echo_json(result.model_dump())
+    else:
+        click.echo(plan_text(result))
+
+
 @main.command()
 @click.argument("query", default="")
 @click.option("--json", "as_json", is_flag=True)

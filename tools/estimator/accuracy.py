@@ -30,6 +30,7 @@ class RowError:
     measured: float
     estimated: float
     source_url: str
+    gpus: str = "single-GPU"
 
     @property
     def ape(self) -> float:
@@ -76,6 +77,7 @@ def evaluate() -> tuple[list[RowError], list[tuple[str, str]]]:
             id=row["id"], group=row["source_group"], workload=row["workload"],
             metric=row["metric"], measured=row["measured_gib"],
             estimated=metric_value(est, row["metric"]), source_url=row["source_url"],
+            gpus="multi-GPU" if row["request"].get("num_gpus", 1) > 1 else "single-GPU",
         ))
     return errors, skipped
 
@@ -88,7 +90,7 @@ def p90(values: list[float]) -> float:
 
 
 def summarize(errors: list[RowError], key: str) -> dict[str, tuple[int, float, float]]:
-    """{group: (rows, median APE, p90 APE)} grouped by ``key`` ('workload' or 'group')."""
+    """{group: (rows, median APE, p90 APE)} grouped by ``key`` ('workload', 'group', 'gpus')."""
     groups: dict[str, list[float]] = {}
     for e in errors:
         groups.setdefault(getattr(e, key), []).append(e.ape)

@@ -55,7 +55,8 @@ def layer_saved_elements(job: Job) -> float:
     m, tp = job.model, job.req.tensor_parallel
     q, kv, o = _attn_widths(m)
     mlp = (4 if m.mlp == "gated" else 2) * _mlp_width(m, training=True)
-    saved = 4 * m.hidden + (q + kv + o + mlp) / tp
+    replicated = 4 * m.hidden / (tp if job.req.sequence_parallel else 1)
+    saved = replicated + (q + kv + o + mlp) / tp
     if not job.req.flash_attn:
         saved += 3 * m.heads / tp * job.seq_len
     return saved
@@ -76,16 +77,25 @@ def logits_bytes(job: Job) -> float:
 
 
 def training_activation_bytes(job: Job) -> float:
-    """Peak activation bytes on one GPU during a training step."""
+    """Peak activation bytes on one GPU during a training step.
+
+    Pipeline parallel (1F1B): each stage holds ceil(L/pp) layers; the first stage keeps ``pp``
+    micro-batches in flight, the last stage one micro-batch plus the logits. The heavier wins.
+    """
     m = job.model
     cb = job.compute_bytes
     tokens = job.batch * job.seq_len
     layer = layer_saved_elements(job) * tokens * cb
     transient = 2 * tokens * (m.hidden + _mlp_width(m, True) / job.req.tensor_parallel) * cb
-    if job.req.grad_ckpt:
-        saved = m.layers * tokens * m.hidden * cb
-        return saved + max(logits_bytes(job), layer + transient)
-    return m.layers * layer + max(logits_bytes(job), transient)
+    pp = job.req.pipeline_parallel
+    stage_layers = -(-m.layers // pp)
+    per_layer_kept = tokens * m.hidden * cb if job.req.grad_ckpt else layer
+    work = layer + transient if job.req.grad_ckpt else transient
+    last = stage_layers * per_layer_kept + max(logits_bytes(job), work)
+    if pp == 1:
+        return last
+    first = stage_layers * pp * per_layer_kept + work
+    return max(first, last)
 
 
 def inference_activation_bytes(job: Job, tokens: int | None = None) -> float:

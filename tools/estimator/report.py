@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from .fit import FitMatrix
+from .plan import Plan
 from .result import Estimate
 
 TERMS = (
@@ -29,9 +30,14 @@ def _table(rows: Sequence[tuple[str, ...]], header: tuple[str, ...]) -> list[str
     out = [line, "  ".join("-" * w for w in widths)]
     for r in rows:
         out.append("  ".join(
-            (c.rjust(w) if i else c.ljust(w)) for i, (c, w) in enumerate(zip(r, widths, strict=True))
-        ))
+            (c.rjust(w) if i and _numeric(c) else c.ljust(w))
+            for i, (c, w) in enumerate(zip(r, widths, strict=True))
+        ).rstrip())
     return out
+
+
+def _numeric(cell: str) -> bool:
+    return bool(cell) and (cell[0].isdigit() or cell[0] in "$-~")
 
 
 def verdict_line(est: Estimate) -> str:
@@ -131,4 +137,38 @@ def fit_markdown(fm: FitMatrix) -> str:
         lines.append(f"| {r.workload} | {'yes' if r.fits else 'no'} | {r.total_gib:.2f} | "
                      f"{r.capacity_gib:.2f} | {r.max_batch if r.max_batch is not None else '-'} | "
                      f"{r.max_seq_len if r.max_seq_len is not None else '-'} |")
+    return "\n".join(lines)
+
+
+def plan_text(p: Plan, recipes: int = 1) -> str:
+    """Ranked options, reasons, what was dropped, and the top option's recipe."""
+    lines = [f"Plan: {p.goal} {p.model} (ranked by {p.objective.replace('_', ' ')})", ""]
+    if not p.options:
+        lines.append("NO PLAN: nothing fits.")
+        if p.nearest_miss:
+            lines.append(f"nearest miss: {p.nearest_miss}")
+        lines += ["what would make it work:"] + [f"  - {a}" for a in p.advice]
+    else:
+        rows = []
+        for i, o in enumerate(p.options, 1):
+            sp = o.speed
+            rate = sp.train_tokens_per_s or sp.decode_tokens_per_s
+            cost = (f"${sp.total_usd:,.0f}" if sp.total_usd is not None else
+                    f"${sp.usd_per_hour:.2f}/h" if sp.usd_per_hour is not None else "-")
+            rows.append((str(i), o.label, f"{o.total_gib:.1f}/{o.capacity_gib:.1f}",
+                         f"{rate:,.0f}" if rate else "-", cost))
+        lines += _table(rows, ("#", "option", "GiB per GPU", "tokens/s", "cost"))
+        lines += ["", "why:"] + [f"  {i}. {o.why}" for i, o in enumerate(p.options, 1)]
+    if p.dropped:
+        lines += ["", "dropped:"] + [f"  - {d.count} x {d.reason} (e.g. {d.example})" for d in p.dropped]
+    for o in p.options[:recipes]:
+        if o.recipe is None:
+            continue
+        lines += ["", f"recipe for #1 ({o.label}):"]
+        for name, text in o.recipe.files.items():
+            lines += [f"--- {name}", text.rstrip()]
+        lines += ["--- run"] + o.recipe.commands + [f"# {n}" for n in o.recipe.notes]
+    if p.options and p.options[0].speed.formulas:
+        lines += ["", "formulas (option #1):"] + [f"  {f}" for f in p.options[0].speed.formulas]
+    lines += ["", "assumptions:"] + [f"  - {a}" for a in p.assumptions]
     return "\n".join(lines)

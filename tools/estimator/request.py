@@ -19,6 +19,7 @@ Optimizer = Literal[
     "adamw", "adamw-8bit", "paged-adamw-8bit", "paged-adamw", "sgd", "sgd-momentum", "adafactor",
 ]
 Offload = Literal["none", "optimizer", "optimizer+params"]
+OffloadDevice = Literal["cpu", "nvme"]
 Engine = Literal["hf", "deepspeed", "vllm", "sglang", "llama.cpp", "torchtune", "litgpt"]
 DType = Literal["auto", "fp32", "bf16", "fp16", "fp8"]
 
@@ -88,6 +89,14 @@ class EstimateRequest(BaseModel):
     num_gpus: int = Field(default=1, description="GPUs in the job")
     zero_stage: int = Field(default=0, description="DeepSpeed ZeRO stage 0-3 (FSDP full shard = 3)")
     offload: Offload = "none"
+    offload_device: OffloadDevice = Field(default="cpu", description="cpu RAM or NVMe (ZeRO-Infinity)")
+    hybrid_shard: bool = Field(
+        default=False, description="shard within a node, replicate across nodes (FSDP HYBRID_SHARD)"
+    )
+    gpus_per_node: int = Field(default=8, description="GPUs per node (hybrid sharding)")
+    sequence_parallel: bool = Field(
+        default=False, description="Megatron sequence parallel: norm/dropout activations split by tp"
+    )
     tensor_parallel: int = Field(default=1, description="tensor-parallel degree")
     pipeline_parallel: int = Field(default=1, description="pipeline-parallel degree")
     engine: Engine | None = Field(default=None, description="None: vllm for serve, else hf")

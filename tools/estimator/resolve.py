@@ -67,6 +67,15 @@ class Job:
         return 4 if self.weight_dtype == "fp32" and not self.master_weights else 2
 
     @property
+    def shard(self) -> int:
+        """GPUs a ZeRO/FSDP shard spans: the data-parallel degree, or one node's worth of it
+        with hybrid sharding."""
+        if self.req.hybrid_shard:
+            per_node = max(1, self.req.gpus_per_node // (self.req.tensor_parallel * self.req.pipeline_parallel))
+            return min(self.dp, per_node)
+        return self.dp
+
+    @property
     def dp(self) -> int:
         """Data-parallel degree: GPUs not used by tensor or pipeline parallelism."""
         return max(1, self.req.num_gpus // (self.req.tensor_parallel * self.req.pipeline_parallel))
@@ -125,7 +134,7 @@ def _check_ranges(req: EstimateRequest) -> None:
     positive = {
         "batch_size": req.batch_size, "num_gpus": req.num_gpus, "lora_r": req.lora_r,
         "tensor_parallel": req.tensor_parallel, "pipeline_parallel": req.pipeline_parallel,
-        "max_num_batched_tokens": req.max_num_batched_tokens,
+        "max_num_batched_tokens": req.max_num_batched_tokens, "gpus_per_node": req.gpus_per_node,
     }
     for name, value in positive.items():
         if value < 1:

@@ -93,7 +93,7 @@ def gradients_bytes(job: Job) -> float:
         return 0.0
     if job.workload != "full":
         adapters = lora_params(job) * 4.0 + embedding_copy_params(job) * job.dtype_bytes
-        return adapters / _shard(job)
+        return adapters / _shard(job) + zero_buffer_bytes(job)
     n = trainable_params(job) / _shard(job)
     mode = precision_mode(job)
     if job.req.optimizer_in_backward or job.req.offload == "optimizer+params":
@@ -101,11 +101,11 @@ def gradients_bytes(job: Job) -> float:
         # only ~2 layers of gradients are on the GPU at once
         return 2 * n / job.model.layers * {"amp": 4.0, "ds-mixed": 2.0, "pure16": 2.0}[mode]
     grad = {"amp": 4.0, "ds-mixed": 2.0, "pure16": 2.0}[mode]
-    stage, dp = job.req.zero_stage, job.dp
+    stage, dp = job.req.zero_stage, job.shard
     total = n * grad / (dp if stage >= 2 else 1)
     if mode == "ds-mixed" and job.req.offload == "none":
         total += n * 4.0 / (dp if stage >= 1 else 1)
-    return total
+    return total + zero_buffer_bytes(job)
 
 
 def optimizer_bytes(job: Job) -> float:
@@ -113,7 +113,7 @@ def optimizer_bytes(job: Job) -> float:
     if not job.training or job.req.offload != "none" or paged(job):
         return 0.0
     n = trainable_params(job) / _shard(job)
-    return n * _optimizer_bytes_per_param(job) / (job.dp if job.req.zero_stage >= 1 else 1)
+    return n * _optimizer_bytes_per_param(job) / (job.shard if job.req.zero_stage >= 1 else 1)
 
 
 def _optimizer_bytes_per_param(job: Job) -> float:
@@ -131,8 +131,8 @@ def _optimizer_bytes_per_param(job: Job) -> float:
     return per
 
 
-def offloaded_host_bytes(job: Job) -> float:
-    """Host RAM for offloaded states: fp32 master + optimizer + fp32 grads (+16-bit params)."""
+def _offloaded_state_bytes(job: Job) -> float:
+    """Bytes moved off the GPU: fp32 master + optimizer + fp32 grads (+16-bit params)."""
     if not job.training:
         return 0.0
     if paged(job) and job.req.offload == "none":
@@ -143,10 +143,45 @@ def offloaded_host_bytes(job: Job) -> float:
     per = _optimizer_bytes_per_param(job) + (4.0 if job.workload == "full" else 0.0)
     if job.workload == "full" and precision_mode(job) != "ds-mixed":
         per += 4.0  # CPU Adam keeps an fp32 master copy
-    host = n * per
+    total = n * per
     if job.req.offload == "optimizer+params":
-        host += param_split(job.model).total * job.dtype_bytes
-    return host
+        total += param_split(job.model).total * job.dtype_bytes
+    return total
+
+
+NVME_STAGING_BYTES = 4 * 1024**3
+
+
+def offloaded_host_bytes(job: Job) -> float:
+    """Host RAM for offloaded (or paged) states; with NVMe offload only pinned staging buffers."""
+    state = _offloaded_state_bytes(job)
+    if state and job.req.offload_device == "nvme" and job.req.offload != "none":
+        return float(min(state, NVME_STAGING_BYTES))
+    return state
+
+
+def offloaded_disk_bytes(job: Job) -> float:
+    """NVMe bytes for ZeRO-Infinity offload (0 for CPU offload)."""
+    if job.req.offload_device != "nvme" or job.req.offload == "none":
+        return 0.0
+    return _offloaded_state_bytes(job)
+
+
+def zero_buffer_bytes(job: Job) -> float:
+    """Communication buffers of ZeRO stages 1-3, with the HF Trainer / accelerate "auto" sizes:
+    reduce bucket hidden^2 elements (double-buffered with overlap_comm), stage-1/2 all-gather
+    bucket of the same size, stage-3 prefetch bucket 0.9 hidden^2, all 16-bit and capped by the
+    trainable parameters per GPU. Hand-written DeepSpeed configs often keep the library defaults
+    (5e8-element buckets, https://www.deepspeed.ai/docs/config-json/), which cost ~2-3 GiB more.
+    """
+    stage = job.req.zero_stage
+    if not job.training or stage == 0:
+        return 0.0
+    n = trainable_params(job) / _shard(job)
+    h2 = float(job.model.hidden ** 2)
+    bucket = min(n, h2)
+    second = bucket if stage in (1, 2) else min(n, 0.9 * h2)
+    return (2 * bucket + second) * 2
 
 
 def zero3_weight_bytes(job: Job) -> float:
@@ -161,4 +196,4 @@ def zero3_weight_bytes(job: Job) -> float:
     live = 2 * layer
     if job.req.offload == "optimizer+params":
         return live
-    return full / job.dp + live
+    return full / job.shard + live
