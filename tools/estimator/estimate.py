@@ -94,7 +94,8 @@ def compute(job: Job) -> Estimate:
         need = seq_kv_bytes(job, job.seq_len) * job.batch
         peak = weights + pool + act
         overhead = serving.non_torch_gib * GIB + CUDA_GRAPHS
-        total = serving.budget_gib * GIB + CUDA_GRAPHS
+        # vLLM claims its whole budget; when weights alone overflow it, show what it would need
+        total = max(serving.budget_gib * GIB, peak + serving.non_torch_gib * GIB) + CUDA_GRAPHS
         per = PerGpu(weights_gib=gib(weights), kv_cache_gib=gib(pool), activations_gib=gib(act),
                      overhead_gib=gib(overhead))
         reserved = peak
