@@ -179,9 +179,14 @@ def _check_parallel(req: EstimateRequest, model: ModelSpec, dp: int) -> None:
         raise InvalidRequestError("offload", req.offload, "parameter offload needs zero_stage=3")
 
 
-def _quant(req: EstimateRequest, notes: list[str]) -> str:
+def _quant(req: EstimateRequest, model: ModelSpec, notes: list[str]) -> str:
     workload = req.workload
     quant = req.quant or ("nf4" if workload == "qlora" else "none")
+    if req.quant is None and workload in ("inference", "serve") and model.native_quant == "fp8":
+        quant = "fp8"
+        notes.append(f"{model.name} is released with FP8 weights: served as released")
+    if quant == "none" and workload in ("inference", "serve") and model.native_quant == "mxfp4":
+        notes.append(f"{model.name} is released with MXFP4 MoE experts: experts stay 4-bit, the rest 16-bit")
     if workload == "qlora" and quant not in FOUR_BIT:
         raise InvalidRequestError(
             "quant", quant, "QLoRA needs a 4-bit base: nf4 or fp4 (bitsandbytes), gptq-4 or awq-4"
@@ -195,7 +200,8 @@ def _quant(req: EstimateRequest, notes: list[str]) -> str:
     return quant
 
 
-def _precision(req: EstimateRequest, gpu: GpuSpec, quant: str, notes: list[str]) -> tuple[str, bool]:
+def _precision(req: EstimateRequest, model: ModelSpec, gpu: GpuSpec, quant: str,
+               notes: list[str]) -> tuple[str, bool]:
     """(weight dtype, fp32 master weights) with the notes that explain them."""
     workload = req.workload
     weight_dtype: str = req.weight_dtype
@@ -219,7 +225,8 @@ def _precision(req: EstimateRequest, gpu: GpuSpec, quant: str, notes: list[str])
                      "fp32 gradient partition and AdamW states in the optimizer")
     elif workload == "full":
         notes.append("pure 16-bit training (no fp32 master copy; AdamW states in 16 bits)")
-    if quant == "none" and not (master and weight_dtype == "fp32"):
+    if quant == "none" and not (master and weight_dtype == "fp32") and not (
+            workload in ("inference", "serve") and model.native_quant):
         notes.append(f"weights in {weight_dtype}")
     return weight_dtype, master
 
@@ -259,8 +266,8 @@ def resolve(req: EstimateRequest, gpu_spec: GpuSpec | None = None) -> Job:
     _check_parallel(req, model, dp)
     if req.offload != "none" and workload not in TRAINING:
         raise InvalidRequestError("offload", req.offload, "offload applies to training workloads")
-    quant = _quant(req, notes)
-    weight_dtype, master = _precision(req, gpu, quant, notes)
+    quant = _quant(req, model, notes)
+    weight_dtype, master = _precision(req, model, gpu, quant, notes)
     engine = req.engine or ("vllm" if workload == "serve" else "hf")
     if workload == "serve" and engine not in ("vllm", "sglang"):
         raise InvalidRequestError("engine", engine, "serving capacity is modelled for vllm or sglang")
