@@ -16,7 +16,11 @@ Faults are replies too: :func:`error` (HTTP status, optional ``Retry-After``), :
 
 from __future__ import annotations
 
+import atexit
+import functools
 import json
+import shutil
+import tempfile
 import threading
 import time
 import uuid
@@ -24,6 +28,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 
@@ -219,3 +224,63 @@ _USAGE = {"prompt_tokens": 11, "completion_tokens": 7, "total_tokens": 18}
 def _envelope(body: dict[str, Any], obj: str) -> dict[str, Any]:
     return {"id": "chatcmpl-" + uuid.uuid4().hex[:8], "object": obj, "created": int(time.time()),
             "model": body.get("model", "fake-model")}
+
+
+# ---------------------------------------------------------------- a scripted tool-calling flow
+
+def tool_flow(body: dict[str, Any]) -> Reply:
+    """A deterministic stand-in for a competent model: on the first call of a turn it calls the
+    tools Headroom's own planner would call for the conversation so far; once the results are
+    in, it answers by quoting their first lines (so every figure is grounded) and citations."""
+    from assistant.ask import merge
+    from assistant.offline import plan_calls
+    from assistant.parse import parse
+
+    messages = body["messages"]
+    last_user = max(i for i, m in enumerate(messages) if m["role"] == "user")
+    tail = messages[last_user + 1:]
+    if not tail:
+        state = None
+        for m in messages:
+            if m["role"] == "user":
+                ask = merge(state, parse(str(m["content"])))
+                if ask.intent in ("fit", "number", "plan"):
+                    state = ask
+        calls = plan_calls(ask)
+        if not calls:
+            return text("Which model and which GPU (and how many) do you mean?")
+        return tool_calls(*calls)
+    lines = []
+    for m in tail:
+        if m["role"] == "tool":
+            first = str(m["content"]).strip().splitlines()
+            lines += [first[0]] if first else []
+    return text("Here is what the tools say: " + " ".join(lines))
+
+
+# ---------------------------------------------------------------- shared test setup
+
+@functools.cache
+def shared_kb_settings() -> Any:
+    """One knowledge-base index for the whole test session (building it takes seconds); the
+    tests' own HEADROOM_HOME stays per test for everything else."""
+    from knowledge import load_settings
+
+    home = Path(tempfile.mkdtemp(prefix="headroom-test-kb-"))
+    atexit.register(shutil.rmtree, home, True)
+    return load_settings({"HEADROOM_HOME": str(home)})
+
+
+def make_assistant(home: Path, llm_url: str | None = None, **overrides: Any) -> Any:
+    """An Assistant with its own conversation store under ``home`` and the shared guide index;
+    in LLM mode against ``llm_url`` with short timeouts."""
+    from assistant import Assistant
+    from assistant.config import Settings
+    from assistant.tools import ToolContext
+
+    values: dict[str, Any] = {"home": home, "llm_base_url": llm_url, "llm_model": "fake-model",
+                              "llm_api_key": "sk-test", "llm_timeout_s": 2.0, "deadline_s": 20.0}
+    values.update(overrides)
+    context = ToolContext(kb_settings=shared_kb_settings())
+    backend = "llm" if llm_url else "offline"
+    return Assistant(Settings(**values), backend=backend, context=context)

@@ -92,3 +92,8 @@ def test_serving_capacity_reports_tokens_and_sequences() -> None:
 def test_mla_models_serve_with_a_small_cache() -> None:
     v3 = estimate(model="deepseek-v3", workload="serve", gpu="H200", num_gpus=8, tensor_parallel=8)
     assert v3.serving and v3.serving.kv_bytes_per_token == 70_272
+
+
+def test_gguf_names_are_accepted_as_written() -> None:
+    for q in ("gguf-q4_k_m", "q4_k_m", "GGUF-Q8_0"):
+        assert estimate(model="llama-3.1-8b", quant=q, suggest=False).per_gpu.weights_gib > 0

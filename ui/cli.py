@@ -18,7 +18,11 @@ from typing import Any, TypeVar
 
 import click
 
+from ui.cli_assistant import ask, bench_answers, chat
+from ui.cli_kb import kb
 from ui.cli_probe import probe
+from ui.cli_slack import slack
+from ui.cli_web import ui as web_ui
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -252,6 +256,12 @@ def bench_speed(repeat: int) -> None:
 
 
 main.add_command(probe)
+main.add_command(ask)
+main.add_command(chat)
+bench.add_command(bench_answers)
+main.add_command(kb)
+main.add_command(web_ui)
+main.add_command(slack)
 
 
 def run() -> None:

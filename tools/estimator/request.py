@@ -31,7 +31,8 @@ _ALIASES = {
     "quant": {
         "": "none", "bnb-int8": "int8", "8bit": "int8", "llm.int8": "int8", "int4": "nf4",
         "4bit": "nf4", "bnb-nf4": "nf4", "bnb-4bit": "nf4", "gptq": "gptq-4", "gptq-int4": "gptq-4",
-        "gptq-int8": "gptq-8", "awq": "awq-4", "q4_k_m": "gguf-q4_k_m", "q8_0": "gguf-q8_0",
+        "gptq-int8": "gptq-8", "awq": "awq-4", "q4_k_m": "gguf-q4_k_m", "q8_0": "gguf-q8_0", "q4-k-m": "gguf-q4_k_m",
+        "q8-0": "gguf-q8_0", "gguf-q4-k-m": "gguf-q4_k_m", "gguf-q8-0": "gguf-q8_0",
     },
     "optimizer": {
         "adam": "adamw", "adamw-torch": "adamw", "adamw8bit": "adamw-8bit", "adamw_8bit": "adamw-8bit",

@@ -1,0 +1,194 @@
+"""LLM mode: a LangChain 1.x tool-calling agent over ``ChatOpenAI`` (any OpenAI-compatible
+endpoint), streaming tokens and tool events. LangChain is imported only here, inside functions.
+
+``run_agent`` is a generator: it yields :mod:`assistant.events` and returns the model's final
+text. Every fault ends in :class:`LlmFailure` (timeouts, HTTP errors, rate limits, malformed or
+unknown tool calls, endless tool loops, the overall deadline) so the pipeline can fall back to
+the offline answer; the request timeout, the model-call limit and the deadline bound the time.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import ssl
+import time
+from collections.abc import Generator, Iterator, Sequence
+from importlib import resources
+from typing import Any
+
+from .config import Settings
+from .events import Event, Token, ToolFinished, ToolStarted
+from .memory import Turn
+from .tools import TOOLS, Toolbox
+
+
+class LlmFailure(Exception):
+    """The LLM run cannot give an answer; ``kind`` says why, the message says it to the user."""
+
+    def __init__(self, kind: str, detail: str) -> None:
+        self.kind = kind
+        self.detail = detail
+        super().__init__(f"{kind}: {detail}")
+
+
+def instructions() -> str:
+    """The system prompt (``assistant/instructions.md``)."""
+    return resources.files("assistant").joinpath("instructions.md").read_text("utf-8")
+
+
+def classify(exc: BaseException, timeout_s: float) -> LlmFailure:
+    """Turn an exception from the OpenAI client or LangGraph into a failure with a reason."""
+    import openai
+    from langgraph.errors import GraphRecursionError
+
+    if isinstance(exc, LlmFailure):
+        return exc
+    if isinstance(exc, openai.APITimeoutError):
+        return LlmFailure("timeout", f"no answer within {timeout_s:g} s")
+    if isinstance(exc, openai.RateLimitError):
+        after = exc.response.headers.get("retry-after")
+        return LlmFailure("rate_limit", "rate limited" + (f" (retry after {after} s)" if after else ""))
+    if isinstance(exc, openai.APIStatusError):
+        return LlmFailure("http", f"HTTP {exc.status_code} from the endpoint")
+    if isinstance(exc, openai.APIConnectionError):
+        return LlmFailure("connection", "cannot reach the endpoint")
+    if isinstance(exc, GraphRecursionError):
+        return LlmFailure("loop", "too many tool rounds")
+    if isinstance(exc, (ValueError, openai.APIResponseValidationError)):
+        return LlmFailure("malformed", f"malformed response ({type(exc).__name__})")
+    return LlmFailure("error", f"{type(exc).__name__}: {exc}")
+
+
+def _langchain_tools(box: Toolbox, names: Sequence[str]) -> list[Any]:
+    from langchain_core.tools import StructuredTool
+
+    out = []
+    for spec in TOOLS:
+        if spec.name not in names:
+            continue
+
+        def run(_name: str = spec.name, **kwargs: Any) -> str:
+            return box.call(_name, kwargs).text
+
+        out.append(StructuredTool.from_function(func=run, name=spec.name,
+                                                description=spec.description,
+                                                args_schema=spec.args))
+    return out
+
+
+def _messages(history: Sequence[Turn], message: str) -> list[Any]:
+    from langchain_core.messages import AIMessage, HumanMessage
+
+    msgs: list[Any] = [HumanMessage(t.content) if t.role == "user" else AIMessage(t.content)
+                       for t in history]
+    return [*msgs, HumanMessage(message)]
+
+
+def _check_calls(ai: Any, raw: dict[int, str], box: Toolbox) -> None:
+    """Refuse unknown tools and arguments that are not valid JSON or do not fit the schema."""
+    if getattr(ai, "invalid_tool_calls", None):
+        raise LlmFailure("malformed", "a tool call the client could not parse")
+    for text in raw.values():
+        try:
+            json.loads(text or "{}")
+        except ValueError:
+            raise LlmFailure("malformed", "tool-call arguments that are not JSON") from None
+    for call in ai.tool_calls:
+        try:
+            box.validate(call["name"], call["args"])
+        except KeyError:
+            raise LlmFailure("unknown_tool", f"the model called an unknown tool {call['name']!r}"
+                             ) from None
+        except ValueError as e:
+            raise LlmFailure("malformed", f"invalid arguments for {call['name']}: "
+                             f"{str(e).splitlines()[0]}") from None
+
+
+@functools.cache
+def _tls_context() -> ssl.SSLContext:
+    return ssl.create_default_context()
+
+
+class _Turn:
+    """What one streamed agent turn has seen so far."""
+
+    def __init__(self, box: Toolbox, limit: int) -> None:
+        self.box = box
+        self.limit = limit
+        self.calls = 0
+        self.raw: dict[int, str] = {}
+        self.final = ""
+
+    def on_message(self, data: Any) -> Iterator[Event]:
+        """A streamed message: token chunks (with tool-call fragments) or a tool result."""
+        from langchain_core.messages import AIMessageChunk, ToolMessage
+
+        msg, _meta = data
+        if isinstance(msg, AIMessageChunk):
+            if msg.text:
+                yield Token(msg.text)
+            for chunk in msg.tool_call_chunks:
+                idx = chunk.get("index") or 0
+                self.raw[idx] = self.raw.get(idx, "") + (chunk.get("args") or "")
+        elif isinstance(msg, ToolMessage):
+            text = str(msg.content)
+            yield ToolFinished(msg.name or "", text, ok=not text.startswith("Error"),
+                               call_id=msg.tool_call_id)
+
+    def on_update(self, data: Any) -> Iterator[Event]:
+        """A node finished: check the model's tool calls before the tools node runs them."""
+        for node, update in data.items():
+            if node != "model" or not isinstance(update, dict):
+                continue
+            ai = update["messages"][-1]
+            self.calls += 1
+            _check_calls(ai, self.raw, self.box)
+            self.raw = {}
+            if ai.tool_calls and self.calls >= self.limit:
+                raise LlmFailure("loop", f"still calling tools after {self.calls} model calls")
+            for call in ai.tool_calls:
+                yield ToolStarted(call["name"], dict(call["args"]), call.get("id") or "")
+            if not ai.tool_calls:
+                self.final = ai.text
+
+
+def run_agent(settings: Settings, message: str, history: Sequence[Turn], box: Toolbox,
+              tool_names: Sequence[str]) -> Generator[Event, None, str]:
+    """Run one turn of the agent; yields events, returns the final text (raises LlmFailure)."""
+    try:
+        import httpx
+        from langchain.agents import create_agent
+        from langchain_openai import ChatOpenAI
+    except ImportError as e:
+        raise LlmFailure("unavailable", f"LLM mode needs the 'agent' extra ({e.name} missing)"
+                         ) from None
+    # our own client, so that it is closed below; the TLS context is loaded once per process
+    http = httpx.Client(timeout=settings.llm_timeout_s, verify=_tls_context())
+    deadline = time.monotonic() + settings.deadline_s
+    turn = _Turn(box, settings.max_model_calls)
+    try:
+        llm = ChatOpenAI(model=settings.llm_model, base_url=settings.llm_base_url,
+                         api_key=settings.llm_api_key or "not-needed", use_responses_api=False,
+                         streaming=True, max_retries=0, timeout=settings.llm_timeout_s,
+                         http_client=http)
+        agent: Any = create_agent(llm, tools=_langchain_tools(box, tool_names),
+                                  system_prompt=instructions())
+        stream = agent.stream({"messages": _messages(history, message)},
+                              {"recursion_limit": 2 * settings.max_model_calls + 3},
+                              stream_mode=["messages", "updates"], version="v2")
+        try:
+            for part in stream:
+                if time.monotonic() > deadline:
+                    raise LlmFailure("deadline", f"no answer within {settings.deadline_s:g} s")
+                handler = turn.on_message if part["type"] == "messages" else turn.on_update
+                yield from handler(part["data"])
+        finally:
+            stream.close()
+    except Exception as e:
+        raise classify(e, settings.llm_timeout_s) from e
+    finally:
+        http.close()
+    if not turn.final.strip():
+        raise LlmFailure("empty", "the model returned no answer")
+    return turn.final

@@ -1,0 +1,127 @@
+"""The understood question: :class:`Ask`, what is still missing, and follow-up merging.
+
+``Ask`` holds only what the user said (``None`` = not said); defaults are the estimator's and
+are listed in its assumptions. A follow-up ("what about two of them?", "and with 8k context?")
+keeps what the conversation already established and overrides what the new message says.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Literal
+
+from pydantic import BaseModel
+
+Intent = Literal["fit", "number", "plan", "explain"]
+Target = Literal["total", "kv_cache", "weights", "activations", "optimizer", "gradients",
+                 "max_batch", "max_seq", "users"]
+TRAINING = ("full", "lora", "qlora")
+
+# fields that a follow-up inherits when the new message does not set them
+_SETTINGS = ("quant", "weight_dtype", "kv_cache_dtype", "seq_len", "batch_size", "users",
+             "zero_stage", "tensor_parallel", "offload", "optimizer", "engine", "grad_ckpt")
+
+
+class Ask(BaseModel):
+    """What the user asked, as far as the deterministic parser understood it."""
+
+    intent: Intent | None = None
+    target: Target | None = None
+    model: str | None = None
+    model_name: str | None = None
+    family: str | None = None
+    workloads: list[str] = []
+    quant: str | None = None
+    weight_dtype: str | None = None
+    kv_cache_dtype: str | None = None
+    gpu: str | None = None
+    gpu_name: str | None = None
+    gpu_memory_gb: float | None = None
+    gpu_local: bool = False
+    num_gpus: int | None = None
+    seq_len: int | None = None
+    batch_size: int | None = None
+    users: int | None = None
+    zero_stage: int | None = None
+    tensor_parallel: int | None = None
+    offload: str | None = None
+    optimizer: str | None = None
+    engine: str | None = None
+    grad_ckpt: bool | None = None
+    lang: str = "en"
+    query: str = ""
+    followup: bool = False
+
+    @property
+    def has_model(self) -> bool:
+        return self.model is not None
+
+    @property
+    def has_gpu(self) -> bool:
+        return self.gpu is not None or self.gpu_memory_gb is not None or self.gpu_local
+
+    def has_settings(self) -> bool:
+        """True when the user gave anything beyond model, GPU, count and sequence length."""
+        return any(getattr(self, f) is not None for f in _SETTINGS if f != "seq_len")
+
+    def considered(self) -> list[str]:
+        """The workloads this question is about (inference when nothing was said)."""
+        if self.workloads:
+            return list(self.workloads)
+        if self.users is not None:
+            return ["serve"]
+        return ["inference"]
+
+    def missing(self) -> list[str]:
+        """Essentials still unknown: ``model`` or ``model_size`` and ``gpu``."""
+        if self.intent == "explain" or self.intent is None:
+            return []
+        out = []
+        if not self.has_model:
+            out.append("model_size" if self.family else "model")
+        if self.intent == "fit" and not self.has_gpu:
+            out.append("gpu")
+        return out
+
+    def goal(self) -> str:
+        """The planner's goal for the workloads asked about."""
+        workloads = set(self.considered())
+        if workloads & set(TRAINING):
+            return "pre-train" if re.search(r"pre-?train|from scratch|预训练", self.query.lower()) \
+                else "fine-tune"
+        return "serve" if "serve" in workloads else "inference"
+
+    def mentions(self) -> bool:
+        """True when the message said anything a follow-up could use."""
+        return self.has_model or self.has_gpu or self.num_gpus is not None or bool(
+            self.workloads) or any(getattr(self, f) is not None for f in _SETTINGS)
+
+
+def merge(prev: Ask | None, new: Ask) -> Ask:
+    """``new`` completed from ``prev``: essentials always, settings only for follow-ups."""
+    if prev is None or new.intent == "explain" or prev.intent in (None, "explain"):
+        return new if new.intent else new.model_copy(update={"intent": "explain"})
+    fresh = new.has_model and new.has_gpu and not new.followup
+    if fresh:
+        return new
+    update: dict[str, object] = {}
+    if new.intent is None:
+        update["intent"] = prev.intent
+        update["target"] = prev.target
+    if not new.has_model:
+        update.update(model=prev.model, model_name=prev.model_name, family=new.family or prev.family)
+    if not new.has_gpu:
+        update.update(gpu=prev.gpu, gpu_name=prev.gpu_name, gpu_memory_gb=prev.gpu_memory_gb,
+                      gpu_local=prev.gpu_local)
+        if new.num_gpus is None:
+            update["num_gpus"] = prev.num_gpus
+    followup = new.followup or new.intent is None or bool(prev.missing())
+    if followup:
+        if not new.workloads:
+            update["workloads"] = prev.workloads
+        for f in _SETTINGS:
+            if getattr(new, f) is None:
+                update[f] = getattr(prev, f)
+        if new.workloads and new.workloads != prev.workloads and new.quant is None:
+            update["quant"] = None  # "and for QLoRA?" must not keep the previous 4-bit choice
+    return new.model_copy(update=update)

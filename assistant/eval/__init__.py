@@ -1,0 +1,1 @@
+"""The assistant's evaluation set (``questions.jsonl``) and its runner (``headroom bench answers``)."""

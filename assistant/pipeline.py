@@ -1,0 +1,198 @@
+"""The one answer pipeline used by the CLI, the web app and the Slack bot.
+
+    assistant = Assistant()                       # settings from the environment / config file
+    for event in assistant.stream("can I fine-tune 13B on one A10?", "conv-1"):
+        ...                                       # Token, ToolStarted, ToolFinished, Notice, Final
+    assistant.ask("and with two of them?", "conv-1").to_json()
+
+LLM mode runs when an endpoint is configured (``HEADROOM_LLM_BASE_URL``); the verdict and the
+options then come from the tool results, the grounding check guards the figures, and every
+failure ends in the offline answer with a one-line notice. Offline mode parses the question
+deterministically and calls the same tools. Both remember the conversation per id.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator, Iterator
+from dataclasses import replace
+from typing import Literal
+
+from pydantic import ValidationError
+
+from . import citing, grounding, offline
+from .ask import Ask, merge
+from .config import ConfigError, Settings, load_settings
+from .events import Answer, Event, Final, Notice
+from .memory import SqlStore, open_store
+from .parse import parse, split_paste
+from .tools import TOOLS, Toolbox, ToolContext, ToolResult
+
+BackendChoice = Literal["auto", "offline", "llm"]
+NOTICES = {
+    "en": {"fallback": "The language model did not answer ({why}); this is the offline answer.",
+           "corrected": "The model's figures ({figs}) did not match the estimator; the answer "
+           "below is rebuilt from the tool results.",
+           "untooled": "The model answered without the estimator; this is the offline answer.",
+           "contradicted": "The model said {said!r} but the estimator says {verdict!r}; the answer "
+           "below is rebuilt from the tool results."},
+    "zh": {"fallback": "语言模型没有给出回答（{why}），以下是离线回答。",
+           "corrected": "模型给出的数字（{figs}）与估算工具不符，以下回答按工具结果重写。",
+           "untooled": "模型没有调用估算工具，以下是离线回答。",
+           "contradicted": "模型的结论（{said}）与估算工具（{verdict}）相反，以下回答按工具结果重写。"},
+}
+
+
+class Assistant:
+    """Answers questions; one instance serves many conversations (thread-safe store)."""
+
+    def __init__(self, settings: Settings | None = None, *, store: SqlStore | None = None,
+                 backend: BackendChoice = "auto", context: ToolContext | None = None,
+                 allow_local_probe: bool = False) -> None:
+        self.settings = settings or load_settings()
+        if backend == "llm" and not self.settings.llm_enabled:
+            raise ConfigError("the LLM backend needs an endpoint: set HEADROOM_LLM_BASE_URL "
+                              "(e.g. https://api.openai.com/v1 or http://localhost:11434/v1)")
+        self.store = store if store is not None else open_store(self.settings)
+        self.backend = backend
+        self.context = context or ToolContext()
+        if allow_local_probe and self.context.local_probe is None:
+            from tools.probe import probe_local
+
+            self.context = replace(self.context, local_probe=probe_local)
+
+    @property
+    def uses_llm(self) -> bool:
+        return self.backend == "llm" or (self.backend == "auto" and self.settings.llm_enabled)
+
+    def ask(self, message: str, conversation_id: str = "default") -> Answer:
+        """The final answer of one turn (the stream, consumed)."""
+        answer = None
+        for event in self.stream(message, conversation_id):
+            if isinstance(event, Final):
+                answer = event.answer
+        assert answer is not None
+        return answer
+
+    def stream(self, message: str, conversation_id: str = "default") -> Iterator[Event]:
+        """Answer one message of a conversation, yielding progress events and then Final."""
+        question, paste = split_paste(message)
+        ask = merge(self._state(conversation_id), parse(question or message))
+        box = Toolbox(replace(self.context))
+        if self.uses_llm:
+            answer = yield from self._llm(message, conversation_id, ask, box)
+        else:
+            answer = yield from self._offline(ask, paste, box)
+        self._remember(conversation_id, message, ask, answer)
+        yield Final(answer)
+
+    # ------------------------------------------------------------------ offline
+
+    def _offline(self, ask: Ask, paste: str, box: Toolbox) -> Generator[Event, None, Answer]:
+        ask = self._gpus_from_machine(ask, paste, box)
+        answer = offline.compose(ask, box)
+        yield from box.events()
+        return answer
+
+    def _gpus_from_machine(self, ask: Ask, paste: str, box: Toolbox) -> Ask:
+        """Pasted tool output or "my GPU": size for those cards (their free memory)."""
+        if paste:
+            result = box.call("read_gpu_paste", {"text": paste})
+            if result.ok and result.data.ok:
+                count = sum(1 for g in result.data.gpus if g.name == result.data.gpus[0].name)
+                return ask.model_copy(update={"gpu": "pasted", "gpu_name": "pasted GPUs",
+                                              "gpu_memory_gb": None, "gpu_local": False,
+                                              "num_gpus": ask.num_gpus or count})
+        if ask.gpu_local and not ask.gpu:
+            if self.context.local_probe is None:
+                return ask.model_copy(update={"gpu_local": False})
+            result = box.call("probe_local_gpus", {})
+            if not (result.ok and result.data.ok):
+                return ask.model_copy(update={"gpu_local": False})
+            count = sum(1 for g in result.data.gpus if g.name == result.data.gpus[0].name)
+            return ask.model_copy(update={"num_gpus": ask.num_gpus or count})
+        return ask
+
+    # ------------------------------------------------------------------ LLM
+
+    def _llm(self, message: str, conversation_id: str, ask: Ask,
+             box: Toolbox) -> Generator[Event, None, Answer]:
+        from .agent import LlmFailure, run_agent
+
+        history = self.store.history(conversation_id)
+        names = [t.name for t in TOOLS if t.name != "probe_local_gpus" or
+                 self.context.local_probe is not None]
+        notes = NOTICES[ask.lang if ask.lang in NOTICES else "en"]
+        try:
+            text = yield from run_agent(self.settings, message, history, box, names)
+        except LlmFailure as failure:
+            notice = notes["fallback"].format(why=failure.detail)
+            yield Notice(notice)
+            answer = yield from self._offline(ask, split_paste(message)[1], Toolbox(
+                replace(self.context)))
+            return answer.model_copy(update={"notices": [notice, *answer.notices]})
+        allowed = [message, *(t.content for t in history)]
+        return (yield from self._finish_llm(ask, text, box, allowed, notes))
+
+    def _finish_llm(self, ask: Ask, text: str, box: Toolbox, allowed: list[str],
+                    notes: dict[str, str]) -> Generator[Event, None, Answer]:
+        results = box.results
+        sizing = [r for r in results if r.name in offline.SIZING and r.ok]
+        check = grounding.check(text, results, allowed)
+        needs_tools = ask.intent in ("fit", "number", "plan") and not ask.missing()
+        if not sizing and (needs_tools or not check.ok):
+            figs = ", ".join(f"{v:g} GiB" for v in check.unmatched[:4])
+            notice = notes["corrected"].format(figs=figs) if figs else notes["untooled"]
+            yield Notice(notice)
+            answer = yield from self._offline(ask, "", Toolbox(replace(self.context)))
+            return answer.model_copy(update={"notices": [notice]})
+        if sizing:
+            ask = _ask_from_tools(ask, sizing)
+        base = offline.answer_from_results(ask, results, backend="llm")
+        said = grounding.stated_verdict(text) if sizing else None
+        contradicts = said is not None and base.verdict in ("yes", "no") and said != base.verdict
+        if not check.ok or contradicts:
+            figs = ", ".join(f"{v:g} GiB" for v in check.unmatched[:4])
+            notice = (notes["corrected"].format(figs=figs) if not check.ok else
+                      notes["contradicted"].format(said=said, verdict=base.verdict))
+            yield Notice(notice)
+            return base.model_copy(update={"answer": f"_{notice}_\n\n{base.answer}",
+                                           "notices": [notice]})
+        md = text.strip()
+        if base.sources and not any(s.path in md for s in base.sources):
+            md += citing.citations(base.sources, ask.lang)
+        verdict = base.verdict
+        if not sizing:
+            verdict = "need_more_info" if ask.missing() else None
+        return base.model_copy(update={"answer": md, "verdict": verdict})
+
+    # ------------------------------------------------------------------ memory
+
+    def _state(self, conversation_id: str) -> Ask | None:
+        data = self.store.load_state(conversation_id)
+        if data is None:
+            return None
+        try:
+            return Ask.model_validate(data)
+        except ValidationError:
+            return None
+
+    def _remember(self, conversation_id: str, message: str, ask: Ask, answer: Answer) -> None:
+        self.store.add_turn(conversation_id, "user", message)
+        self.store.add_turn(conversation_id, "assistant", answer.answer, answer.backend)
+        if ask.intent in ("fit", "number", "plan"):
+            self.store.save_state(conversation_id, ask.model_dump(mode="json"))
+
+
+def _ask_from_tools(ask: Ask, sizing: list[ToolResult]) -> Ask:
+    """What the LLM's sizing calls asked, filling in what the parser missed."""
+    args = sizing[0].args
+    workloads = list(dict.fromkeys(o.workload for r in sizing for o in r.options))
+    update: dict[str, object] = {"workloads": workloads or ask.workloads}
+    if ask.intent not in ("fit", "number", "plan"):
+        update["intent"] = "plan" if sizing[0].name == "plan_gpus" else "fit"
+    if not ask.has_model:
+        update["model"] = args.get("model")
+    if not ask.has_gpu:
+        update.update(gpu=args.get("gpu"), gpu_memory_gb=args.get("gpu_memory_gb"),
+                      num_gpus=args.get("num_gpus"))
+    return ask.model_copy(update=update)

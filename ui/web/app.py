@@ -1,0 +1,185 @@
+"""``build_demo()``: the Headroom web app as a ``gr.Blocks`` (built on call, never at import).
+
+Four tabs: Chat (streamed answers with collapsible tool steps, cited guide sections, examples,
+thumbs up/down stored with the conversation), Estimator (form, chart, fit matrix, planner),
+My GPUs (the server's probe and a paste box) and Guide (browse and search the knowledge base).
+The page URL selects a tab and fills it: ``?tab=estimator&model=llama-2-13b&gpu=a10`` or
+``?tab=guide&doc=en/qlora.md&section=Bits per parameter``.
+
+    from ui.web import build_demo, serve
+    serve(build_demo(), host="127.0.0.1", port=7860)      # what `headroom ui` does
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any
+
+import gradio as gr
+
+from . import estimator_tab, gpus_tab, guide_tab
+from .chat import EXAMPLES, StreamFn, make_respond, message_text
+
+if TYPE_CHECKING:
+    from tools.probe import ProbeResult
+
+log = logging.getLogger("headroom.web")
+TABS = ("chat", "estimator", "gpus", "guide")
+CSS = """
+.gradio-container { max-width: min(1180px, 100vw) !important; margin: 0 auto; }
+#chatbot { min-height: 360px; }
+#est-chart img { width: 100%; height: auto; }
+#est-fit, #est-plan { max-width: 100% !important; overflow-x: auto; }
+@media (max-width: 640px) {
+  .gradio-container { padding: 4px !important; }
+  #chatbot { height: 62vh !important; }
+}
+"""
+
+
+class _MissingPipeline:
+    """Stands in for the answer pipeline when it cannot be imported: says so in the chat."""
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+
+    def __call__(self, message: str, conversation_id: str) -> Iterable[object]:
+        raise RuntimeError(self.reason)
+
+
+def default_stream(allow_local_probe: bool = False) -> StreamFn:
+    """``Assistant().stream``: the offline answerer, or the configured LLM.
+
+    ``allow_local_probe`` lets questions about "my GPU" use the server's own GPUs (sensible
+    when the app runs on the user's machine). A pipeline that cannot start (a bad config file)
+    becomes a stream that reports why in the chat.
+    """
+    try:
+        from assistant import Assistant
+
+        return Assistant(allow_local_probe=allow_local_probe).stream
+    except Exception as e:  # noqa: BLE001 - reported in the chat, not at start-up
+        log.error("answer pipeline unavailable: %s", e)
+        return _MissingPipeline(f"the answer pipeline cannot start: {e}")
+
+
+def backend_line() -> str:
+    """Which answerer the chat uses, for the page header."""
+    try:
+        from assistant.config import load_settings
+
+        s = load_settings()
+    except Exception as e:  # noqa: BLE001 - a bad config is shown, not raised
+        return f"⚠️ configuration problem: {e}"
+    if s.llm_enabled:
+        return f"Answers: LLM `{s.llm_model}` with the estimator as its tool."
+    return "Answers: offline (deterministic estimator + guide; no LLM configured)."
+
+
+def record_like(conversation_id: str, data: gr.LikeData) -> None:
+    """Store a thumbs up/down with the conversation (``assistant.feedback``)."""
+    from assistant.feedback import record_feedback
+
+    if not conversation_id:
+        return
+    index = data.index if isinstance(data.index, int) else int(data.index[0])
+    liked = data.liked
+    rating: str | bool | None = liked if isinstance(liked, bool) else (liked or None)
+    try:
+        record_feedback(conversation_id, index, rating, text=message_text(data.value), source="web")
+    except Exception as e:  # noqa: BLE001 - a failed vote must not break the chat
+        log.error("feedback not stored: %s", e)
+        gr.Warning(f"Feedback not stored: {e}")
+
+
+def _chat_tab(stream: StreamFn) -> Any:
+    conversation = gr.State("")
+    chatbot = gr.Chatbot(
+        height=520, elem_id="chatbot", feedback_options=("Like", "Dislike"), show_label=False,
+        placeholder="**Will it fit?** Ask about memory for inference, serving, LoRA, QLoRA or "
+                    "full fine-tuning, in English or 中文. Try an example:")
+    gr.ChatInterface(
+        make_respond(stream), chatbot=chatbot,
+        textbox=gr.Textbox(placeholder="e.g. Can I fine-tune a 13B model on one A10?",
+                           elem_id="chat-input", show_label=False, submit_btn=True),
+        additional_inputs=[conversation], additional_outputs=[conversation],
+        examples=[[q, None] for q in EXAMPLES], cache_examples=False, api_name="chat",
+        fill_height=False, autofocus=False)
+    chatbot.like(record_like, conversation, None, api_visibility="undocumented")
+    chatbot.clear(lambda: "", None, conversation, api_visibility="undocumented")
+    return conversation
+
+
+def build_demo(stream: StreamFn | None = None, *,
+               probe: Callable[[], ProbeResult] | None = None,
+               allow_local_probe: bool = False, title: str = "Headroom") -> gr.Blocks:
+    """The app. ``stream(message, conversation_id)`` answers chat messages (default:
+    :func:`default_stream`); ``probe`` replaces the GPU probe of the server machine (tests
+    pass a fake)."""
+    answer = stream if stream is not None else default_stream(allow_local_probe)
+    demo: gr.Blocks
+    with gr.Blocks(title=f"{title}: will it fit on my GPU?", analytics_enabled=False) as demo:
+        gr.Markdown(f"## {title} · will this LLM job fit on my GPUs?\n{backend_line()}",
+                    elem_id="header")
+        with gr.Tabs(selected="chat") as tabs:
+            with gr.Tab("Chat", id="chat"):
+                _chat_tab(answer)
+            with gr.Tab("Estimator", id="estimator"):
+                est = estimator_tab.build()
+            with gr.Tab("My GPUs", id="gpus"):
+                server_gpus, probe_server = gpus_tab.build(probe)
+            with gr.Tab("Guide", id="guide"):
+                guide = guide_tab.build()
+
+        def on_load(request: gr.Request) -> list[Any]:
+            params = dict(request.query_params) if request is not None else {}
+            tab = params.get("tab")
+            # only what the link asks for: a user who already clicked around keeps their view
+            selected = gr.Tabs(selected=tab) if tab in TABS else gr.skip()
+            return [selected, *est.from_params(params), *guide.from_params(params)]
+
+        load = demo.load(on_load, None, [tabs, *est.outputs, *guide.outputs],
+                         api_visibility="undocumented")
+        est.run_after(load)
+        demo.load(probe_server, None, server_gpus, api_visibility="undocumented")
+    return demo
+
+
+def warm_up() -> None:
+    """Load the estimator, chart library, knowledge index and answerer before the first user.
+
+    The first knowledge search builds the index (seconds); the example questions then run once
+    through a throwaway offline assistant with an in-memory store, so that the first real
+    answer takes a fraction of a second.
+    """
+    import sqlite3
+
+    from tools.estimator import estimate
+
+    from .chart import breakdown_figure
+
+    breakdown_figure(estimate(model="llama-2-13b", workload="qlora", gpu="A10"))
+    try:
+        from assistant import Assistant
+        from assistant.memory import SqlStore
+
+        store = SqlStore(lambda: sqlite3.connect(":memory:", check_same_thread=False))
+        scratch = Assistant(store=store, backend="offline")
+        for question in EXAMPLES:
+            scratch.ask(question, "warm-up")
+    except Exception as e:  # noqa: BLE001 - the chat reports its own problems later
+        log.warning("warm-up incomplete: %s", e)
+
+
+def serve(demo: gr.Blocks, *, host: str = "127.0.0.1", port: int | None = None,
+          auth: tuple[str, str] | None = None, share: bool = False,
+          prevent_thread_lock: bool = False, quiet: bool = False) -> Any:
+    """Launch with the app's theme and CSS; returns what ``Blocks.launch`` returns."""
+    demo.queue(default_concurrency_limit=8)
+    return demo.launch(
+        server_name=host, server_port=port, auth=auth, share=share,
+        prevent_thread_lock=prevent_thread_lock, quiet=quiet, show_error=False,
+        ssr_mode=False, css=CSS, theme=gr.themes.Soft(), footer_links=[],
+        auth_message="Headroom: sign in" if auth else None)
+
