@@ -19,7 +19,7 @@ from typing import Literal
 
 from pydantic import ValidationError
 
-from . import citing, grounding, offline
+from . import citing, grounding, guard, offline
 from .ask import Ask, merge
 from .config import ConfigError, Settings, load_settings
 from .events import Answer, Event, Final, Notice
@@ -34,11 +34,14 @@ NOTICES = {
            "below is rebuilt from the tool results.",
            "untooled": "The model answered without the estimator; this is the offline answer.",
            "contradicted": "The model said {said!r} but the estimator says {verdict!r}; the answer "
-           "below is rebuilt from the tool results."},
+           "below is rebuilt from the tool results.",
+           "guarded": "The model's reply quoted its instructions or a secret; this is the offline "
+           "answer."},
     "zh": {"fallback": "语言模型没有给出回答（{why}），以下是离线回答。",
            "corrected": "模型给出的数字（{figs}）与估算工具不符，以下回答按工具结果重写。",
            "untooled": "模型没有调用估算工具，以下是离线回答。",
-           "contradicted": "模型的结论（{said}）与估算工具（{verdict}）相反，以下回答按工具结果重写。"},
+           "contradicted": "模型的结论（{said}）与估算工具（{verdict}）相反，以下回答按工具结果重写。",
+           "guarded": "模型的回复引用了系统指令或密钥，以下是离线回答。"},
 }
 
 
@@ -75,6 +78,12 @@ class Assistant:
 
     def stream(self, message: str, conversation_id: str = "default") -> Iterator[Event]:
         """Answer one message of a conversation, yielding progress events and then Final."""
+        refusal = guard.too_long(message)
+        if refusal is not None:
+            yield Notice(refusal)
+            yield Final(Answer(verdict="need_more_info", answer=refusal, notices=[refusal],
+                               missing=["a shorter message"]))
+            return
         question, paste = split_paste(message)
         ask = merge(self._state(conversation_id), parse(question or message))
         box = Toolbox(replace(self.context))
@@ -136,6 +145,12 @@ class Assistant:
     def _finish_llm(self, ask: Ask, text: str, box: Toolbox, allowed: list[str],
                     notes: dict[str, str]) -> Generator[Event, None, Answer]:
         results = box.results
+        if guard.quotes_instructions(text) or guard.contains_secret(
+                text, [self.settings.llm_api_key]):
+            notice = notes["guarded"]
+            yield Notice(notice)
+            answer = yield from self._offline(ask, "", Toolbox(replace(self.context)))
+            return answer.model_copy(update={"notices": [notice]})
         sizing = [r for r in results if r.name in offline.SIZING and r.ok]
         check = grounding.check(text, results, allowed)
         needs_tools = ask.intent in ("fit", "number", "plan") and not ask.missing()

@@ -41,11 +41,18 @@ def probe_local(nvml: Any = None, timeout_s: float = live.TIMEOUT_S) -> ProbeRes
     return attach_catalog(live.probe_local(nvml=nvml, timeout_s=timeout_s))
 
 
+MAX_PASTE_CHARS = 1_000_000
+
+
 def parse_paste(text: str) -> ProbeResult:
     """Parse pasted GPU-tool output (format auto-detected) and match it to the catalog.
 
-    Raises ``UnrecognisedOutputError`` when the text is no format the probe reads.
+    Raises ``UnrecognisedOutputError`` when the text is no format the probe reads or is larger
+    than ``MAX_PASTE_CHARS`` (an nvidia-smi table of 8 GPUs is about 5,000 characters).
     """
+    if len(text) > MAX_PASTE_CHARS:
+        raise UnrecognisedOutputError(
+            f"the paste is {len(text):,} characters, over the {MAX_PASTE_CHARS:,} limit")
     return attach_catalog(parse_any(text))
 
 

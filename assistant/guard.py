@@ -1,0 +1,48 @@
+"""Output and input guards: what never leaves the assistant, and what it refuses to take in.
+
+- The system prompt (``instructions.md``) and configured secrets never appear in an answer: an
+  LLM reply that quotes a line of the instructions or contains a secret is replaced by the
+  offline answer (prompt injection in user text or in ingested documents cannot change tool
+  results, which come from the estimator, and cannot leak the prompt this way).
+- Messages longer than ``MAX_MESSAGE_CHARS`` are refused with a clear message (a pasted
+  ``nvidia-smi`` table of 8 GPUs is about 5,000 characters).
+"""
+
+from __future__ import annotations
+
+import re
+from functools import cache
+from importlib import resources
+
+MAX_MESSAGE_CHARS = 40_000
+MIN_QUOTE_CHARS = 40
+
+
+def _norm(text: str) -> str:
+    return re.sub(r"\s+", " ", text).strip().lower()
+
+
+@cache
+def _instruction_lines() -> tuple[str, ...]:
+    text = resources.files("assistant").joinpath("instructions.md").read_text("utf-8")
+    parts = re.split(r"(?<=[.!?:])\s+|\n+", text)
+    return tuple(n for n in (_norm(p.strip("-*# ")) for p in parts) if len(n) >= MIN_QUOTE_CHARS)
+
+
+def quotes_instructions(text: str) -> bool:
+    """True when ``text`` contains a sentence of the system prompt verbatim."""
+    flat = _norm(text)
+    return any(line in flat for line in _instruction_lines())
+
+
+def contains_secret(text: str, secrets: list[str | None]) -> bool:
+    """True when any configured secret (API keys, tokens) of 8+ characters appears in ``text``."""
+    return any(s and len(s) >= 8 and s in text for s in secrets)
+
+
+def too_long(message: str) -> str | None:
+    """A one-line refusal for oversized messages, else None."""
+    if len(message) <= MAX_MESSAGE_CHARS:
+        return None
+    return (f"That message is {len(message):,} characters; the limit is {MAX_MESSAGE_CHARS:,}. "
+            "Send the question and only the relevant part of any nvidia-smi output.")
