@@ -12,11 +12,9 @@ import re
 import sys
 import unicodedata
 from collections.abc import Callable, Iterator
-from functools import cache
 from typing import Any
 
-from tools.estimator import gpus, models
-from tools.estimator.catalog import gpu_key, model_key
+from tools.estimator.catalog import gpu_index, gpu_key, model_index, model_key
 
 from . import lexicon as lx
 from .ask import Ask
@@ -26,25 +24,6 @@ _CJK = re.compile(r"[\u3400-\u9fff]")
 _PASTE = re.compile(r"NVIDIA-SMI|\d+\s*MiB\s*/\s*\d+\s*MiB|memory\.total|^GPU \d+: .*UUID|\"card\d+\"",
                     re.M)
 Span = tuple[int, int]
-
-
-@cache
-def _model_index() -> dict[str, Any]:
-    index: dict[str, Any] = {}
-    for m in models():
-        for name in (m.id, m.name, m.hf_id, *m.aliases):
-            if name:
-                index.setdefault(model_key(name), m)
-    return index
-
-
-@cache
-def _gpu_index() -> dict[str, Any]:
-    index: dict[str, Any] = {}
-    for g in gpus():
-        for name in (g.id, g.name, *g.aliases):
-            index.setdefault(gpu_key(name), g)
-    return index
 
 
 def normalise(text: str) -> str:
@@ -174,7 +153,7 @@ def _settings(low: str) -> dict[str, Any]:
 
 
 def _model(text: str, low: str) -> tuple[dict[str, Any], Span | None]:
-    hit = _catalog_match(text, _model_index(), model_key)
+    hit = _catalog_match(text, model_index(), model_key)
     if hit:
         spec, span = hit
         return {"model": spec.id, "model_name": spec.name}, span
@@ -218,7 +197,7 @@ def parse(text: str) -> Ask:
     fields: dict[str, Any] = {"lang": "zh" if _CJK.search(text) else "en", "query": text}
     model, model_span = _model(text, low)
     fields.update(model)
-    gpu_hit = _catalog_match(text, _gpu_index(), gpu_key, skip=model_span)
+    gpu_hit = _catalog_match(text, gpu_index(), gpu_key, skip=model_span)
     gpu_span = gpu_hit[1] if gpu_hit else None
     if gpu_hit:
         fields.update(gpu=gpu_hit[0].id, gpu_name=gpu_hit[0].name)

@@ -70,7 +70,8 @@ def gpus() -> tuple[GpuSpec, ...]:
 
 
 @cache
-def _model_index() -> dict[str, ModelSpec]:
+def model_index() -> dict[str, ModelSpec]:
+    """Every normalised name (id, display name, HF id, alias) -> its model."""
     index: dict[str, ModelSpec] = {}
     for m in models():
         for name in (m.id, m.name, m.hf_id, *m.aliases):
@@ -80,7 +81,8 @@ def _model_index() -> dict[str, ModelSpec]:
 
 
 @cache
-def _gpu_index() -> dict[str, GpuSpec]:
+def gpu_index() -> dict[str, GpuSpec]:
+    """Every normalised name (id, display name, alias) -> its GPU."""
     index: dict[str, GpuSpec] = {}
     for g in gpus():
         for name in (g.id, g.name, *g.aliases):
@@ -104,7 +106,7 @@ def _suggest(query: str, names: dict[str, str], n: int = 3) -> list[str]:
 def find_model(name: str) -> ModelSpec:
     """Resolve a catalog model by id, HF id, name or alias; raise with suggestions otherwise."""
     key = model_key(name)
-    index = _model_index()
+    index = model_index()
     if key in index:
         return index[key]
     names = {k: m.hf_id or m.name for k, m in index.items()}
@@ -133,7 +135,7 @@ def gpu_note(name: str) -> str:
 def find_gpu(name: str) -> GpuSpec:
     """Resolve a catalog GPU by id, name or alias ("A10" and "A10G" are different cards)."""
     key = gpu_key(name)
-    index = _gpu_index()
+    index = gpu_index()
     if key in index:
         return index[key]
     # "A800 (80GB)", "H100 80G": drop the size when the base name alone is unambiguous and agrees
