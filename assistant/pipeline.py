@@ -13,6 +13,7 @@ deterministically and calls the same tools. Both remember the conversation per i
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Generator, Iterator
 from dataclasses import replace
 from typing import Literal
@@ -27,6 +28,7 @@ from .memory import SqlStore, open_store
 from .parse import parse, split_paste
 from .tools import TOOLS, Toolbox, ToolContext, ToolResult
 
+log = logging.getLogger("headroom.assistant")
 BackendChoice = Literal["auto", "offline", "llm"]
 NOTICES = {
     "en": {"fallback": "The language model did not answer ({why}); this is the offline answer.",
@@ -36,12 +38,15 @@ NOTICES = {
            "contradicted": "The model said {said!r} but the estimator says {verdict!r}; the answer "
            "below is rebuilt from the tool results.",
            "guarded": "The model's reply quoted its instructions or a secret; this is the offline "
-           "answer."},
+           "answer.",
+           "unsaved": "This turn was not saved to the conversation history ({why}); a follow-up "
+           "may not remember it."},
     "zh": {"fallback": "语言模型没有给出回答（{why}），以下是离线回答。",
            "corrected": "模型给出的数字（{figs}）与估算工具不符，以下回答按工具结果重写。",
            "untooled": "模型没有调用估算工具，以下是离线回答。",
            "contradicted": "模型的结论（{said}）与估算工具（{verdict}）相反，以下回答按工具结果重写。",
-           "guarded": "模型的回复引用了系统指令或密钥，以下是离线回答。"},
+           "guarded": "模型的回复引用了系统指令或密钥，以下是离线回答。",
+           "unsaved": "本轮对话未能保存到对话记录（{why}），后续追问可能无法引用它。"},
 }
 
 
@@ -91,7 +96,14 @@ class Assistant:
             answer = yield from self._llm(message, conversation_id, ask, box)
         else:
             answer = yield from self._offline(ask, paste, box)
-        self._remember(conversation_id, message, ask, answer)
+        try:
+            self._remember(conversation_id, message, ask, answer)
+        except Exception as e:  # noqa: BLE001 - a store failure (locked, disk full) keeps the answer
+            log.warning("conversation %s not saved: %s", conversation_id, e)
+            notes = NOTICES[ask.lang if ask.lang in NOTICES else "en"]
+            notice = notes["unsaved"].format(why=f"{type(e).__name__}: {e}")
+            yield Notice(notice)
+            answer = answer.model_copy(update={"notices": [*answer.notices, notice]})
         yield Final(answer)
 
     # ------------------------------------------------------------------ offline
@@ -183,7 +195,11 @@ class Assistant:
     # ------------------------------------------------------------------ memory
 
     def _state(self, conversation_id: str) -> Ask | None:
-        data = self.store.load_state(conversation_id)
+        try:
+            data = self.store.load_state(conversation_id)
+        except Exception as e:  # noqa: BLE001 - an unreadable store: answer without the context
+            log.warning("conversation %s not loaded: %s", conversation_id, e)
+            return None
         if data is None:
             return None
         try:

@@ -8,6 +8,8 @@ Each completion request takes the next :class:`Reply` from the queue (``server.e
 asks ``server.responder(body)`` when the queue is empty (a function scripting a whole flow).
 Faults are replies too: :func:`error` (HTTP status, optional ``Retry-After``), :func:`hang`
 (no answer until the client gives up), :func:`malformed` (a body that is not JSON).
+``FakeOpenAI(delay_s=0.2)`` makes every completion wait that long before it answers (a slow
+model, for load tests; default 0: no delay).
 
     with FakeOpenAI() as server:
         server.enqueue(tool_call("check_fit", model="13B", gpu="A10"), text("No, ..."))
@@ -83,6 +85,8 @@ class FakeOpenAI:
     """The server: ``start()``/``stop()`` or use it as a context manager."""
 
     responder: Responder | None = None
+    delay_s: float = 0.0
+    """Seconds every completion request waits before its reply (a slow model)."""
     requests: list[dict[str, Any]] = field(default_factory=list)
     queue: deque[Reply] = field(default_factory=deque)
     _stop: threading.Event = field(default_factory=threading.Event)
@@ -156,6 +160,8 @@ class _Handler(BaseHTTPRequestHandler):
         body = json.loads(raw)
         self.fake.requests.append(body)
         reply = self.fake.next_reply(body)
+        if self.fake.delay_s:
+            self.fake._stop.wait(self.fake.delay_s)
         if reply.hang_s:
             self.fake._stop.wait(reply.hang_s)
             self.close_connection = True
