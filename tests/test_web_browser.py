@@ -10,9 +10,7 @@ Skips only when ``/usr/bin/chromium`` is absent and ``CI`` is unset; in CI it fa
 
 from __future__ import annotations
 
-import gc
 import os
-import socket
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -29,10 +27,10 @@ if not IN_CI:
     pytest.importorskip("gradio")
 
 from playwright.sync_api import Browser, Page, expect, sync_playwright  # noqa: E402
+from web_server import running_app  # noqa: E402
 
 from tools.estimator import estimate  # noqa: E402
 from tools.estimator.report import verdict_line  # noqa: E402
-from tools.probe import ProbeResult, parse_paste  # noqa: E402
 
 pytestmark = [
     pytest.mark.filterwarnings("ignore:unclosed:ResourceWarning"),
@@ -51,14 +49,8 @@ QUESTION = "Can I fine-tune a 13B model on one A10?"
 TIMEOUT_MS = 15_000
 
 
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
-def fake_probe() -> ProbeResult:
-    return parse_paste((FIXTURES / "a10g_table_NVIDIA-DCGM-232.txt").read_text())
 
 
 def shot(page: Page, name: str) -> None:
@@ -78,19 +70,8 @@ def _same_home(_isolate: None, web_home: Path, monkeypatch: pytest.MonkeyPatch) 
 
 @pytest.fixture(scope="module")
 def url(web_home: Path) -> Iterator[str]:
-    from ui.web import build_demo, serve, warm_up
-
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("HEADROOM_HOME", str(web_home))
-        warm_up()
-        demo = build_demo(probe=fake_probe)
-        _, local_url, _ = serve(demo, host="127.0.0.1", port=free_port(),
-                                prevent_thread_lock=True, quiet=True)
-        try:
-            yield str(local_url)
-        finally:
-            demo.close()
-            gc.collect()
+    with running_app(web_home) as u:
+        yield u
 
 
 @pytest.fixture(scope="module")

@@ -6,9 +6,7 @@ server machine's GPU probe is replaced by a recorded ``nvidia-smi`` paste (a fak
 
 from __future__ import annotations
 
-import gc
 import os
-import socket
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,10 +19,10 @@ if not os.environ.get("CI"):  # in CI the web extra is installed: a missing one 
     pytest.importorskip("gradio_client")
 import gradio as gr  # noqa: E402
 import gradio_client  # noqa: E402
+from web_server import running_app  # noqa: E402
 
 from tools.estimator import estimate  # noqa: E402
 from tools.estimator.report import verdict_line  # noqa: E402
-from tools.probe import ProbeResult, parse_paste  # noqa: E402
 
 # gradio's server thread and gradio_client's worker threads leave their event loops and
 # socket pairs to the garbage collector; the module collects them before it ends (see `url`).
@@ -37,18 +35,10 @@ pytestmark = [
 ]
 
 FIXTURES = Path(__file__).parent / "fixtures" / "nvidia-smi"
-SERVER_SMI = FIXTURES / "a10g_table_NVIDIA-DCGM-232.txt"
 
 
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
-def fake_probe() -> ProbeResult:
-    """The server's 'probe': a recorded nvidia-smi table through the real parser."""
-    return parse_paste(SERVER_SMI.read_text())
 
 
 @pytest.fixture(scope="module")
@@ -64,20 +54,8 @@ def _same_home(_isolate: None, web_home: Path, monkeypatch: pytest.MonkeyPatch) 
 
 @pytest.fixture(scope="module")
 def url(web_home: Path) -> Iterator[str]:
-    from ui.web import build_demo, serve, warm_up
-
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("HEADROOM_HOME", str(web_home))
-        mp.setenv("GRADIO_ANALYTICS_ENABLED", "False")
-        warm_up()
-        demo = build_demo(probe=fake_probe)
-        _, local_url, _ = serve(demo, host="127.0.0.1", port=free_port(),
-                                prevent_thread_lock=True, quiet=True)
-        try:
-            yield str(local_url)
-        finally:
-            demo.close()
-            gc.collect()  # report leaked loops/sockets here, under this module's filters
+    with running_app(web_home) as u:
+        yield u
 
 
 @pytest.fixture(scope="module")
