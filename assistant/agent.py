@@ -150,6 +150,9 @@ class _Turn:
             for call in ai.tool_calls:
                 yield ToolStarted(call["name"], dict(call["args"]), call.get("id") or "")
             if not ai.tool_calls:
+                if not (ai.response_metadata or {}).get("finish_reason"):
+                    # an OpenAI-compatible stream ends with a finish_reason; none means it was cut
+                    raise LlmFailure("cut", "the model's reply stopped mid-stream")
                 self.final = ai.text
 
 

@@ -114,10 +114,9 @@ def test_llm_server_killed_mid_stream_falls_back_to_the_offline_answer(tmp_path:
     _assert_offline_lora_no(answer)
     assert answer.backend == "offline"
     notices = [e.text for e in events if isinstance(e, Notice)]
-    # Known gap: a stream cut before finish_reason/[DONE] is taken as a complete (tool-less)
-    # reply, so the notice says "answered without the estimator", not "did not answer"; the
-    # grounding check still replaces it with the offline answer.
-    assert len(notices) == 1 and "offline answer" in notices[0], notices
+    # a stream cut before its finish_reason is a failed reply, not a complete one
+    assert len(notices) == 1 and "did not answer" in notices[0], notices
+    assert "stopped mid-stream" in notices[0]
     assert "Yes, it fits" not in answer.answer  # the half-streamed text is not the answer
 
 
