@@ -139,7 +139,11 @@ class Assistant:
              box: Toolbox) -> Generator[Event, None, Answer]:
         from .agent import LlmFailure, run_agent
 
-        history = self.store.history(conversation_id)
+        try:
+            history = self.store.history(conversation_id)
+        except Exception as e:  # an unreadable store must not cost the answer
+            log.warning("conversation history unavailable: %s", type(e).__name__)
+            history = []
         names = [t.name for t in TOOLS if t.name != "probe_local_gpus" or
                  self.context.local_probe is not None]
         notes = NOTICES[ask.lang if ask.lang in NOTICES else "en"]
