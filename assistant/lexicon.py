@@ -43,7 +43,8 @@ COUNT_ANYWHERE = [
 # --- generic memory ("an 8 GB GPU", "fit in 24 GB", "24G显存") ---
 MEMORY = _re(r"(?<![\w.])(\d+(?:\.\d+)?)\s*(?:gb|gib|g)(?![a-z])")
 MEMORY_CONTEXT_AFTER = _re(
-    r"^\s*(?:of\s+)?(?:gpu|card|vram|graphics|nvidia|memory|video|显存|显卡|的卡|卡|内存)")
+    r"^\s*(?:of\s+)?(?:gpu|card|vram|graphics|nvidia|memory|video|显存|显卡|的卡|卡|内存|"
+    r"(?:is\s+|be\s+)?(?:enough|sufficient)|够|足够)")
 MEMORY_CONTEXT_BEFORE = _re(
     r"(?:\bin|\binto|\bwith|\bon|\bonly|\bhave|\bhas|\ba|\ban|\bmy|显存|只有|单张|一张|用)\s*$")
 
