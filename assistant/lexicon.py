@@ -46,7 +46,8 @@ MEMORY_CONTEXT_AFTER = _re(
     r"^\s*(?:of\s+)?(?:gpu|card|vram|graphics|nvidia|memory|video|显存|显卡|的卡|卡|内存|"
     r"(?:is\s+|be\s+)?(?:enough|sufficient)|够|足够)")
 MEMORY_CONTEXT_BEFORE = _re(
-    r"(?:\bin|\binto|\bwith|\bon|\bonly|\bhave|\bhas|\ba|\ban|\bmy|显存|只有|单张|一张|用)\s*$")
+    r"(?:\bin|\binto|\bwith|\bon|\bonly|\bhave|\bhas|\ba|\ban|\bmy|显存|只有|单张|一张|用|"
+    r"\b(?:rtx|gtx|rx|laptop|notebook)\s*\w*)\s*$")
 
 # --- model sizes ("7B", "70 billion", "70亿") and families without a size ---
 SIZE = _re(r"(?<![\w.])(\d+(?:\.\d+)?)\s*(?:b|bn|billion)(?![a-z])")

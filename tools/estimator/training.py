@@ -87,6 +87,9 @@ def _shard(job: Job) -> int:
     return job.req.tensor_parallel * job.req.pipeline_parallel
 
 
+DS_SUB_GROUP = 1e9  # DeepSpeed zero_optimization.sub_group_size default
+
+
 def gradients_bytes(job: Job) -> float:
     """Gradient bytes per GPU (16/32-bit grads, plus DeepSpeed's fp32 partition in ds-mixed)."""
     if not job.training:
@@ -104,7 +107,11 @@ def gradients_bytes(job: Job) -> float:
     stage, dp = job.req.zero_stage, job.shard
     total = n * grad / (dp if stage >= 2 else 1)
     if mode == "ds-mixed" and job.req.offload == "none":
-        total += n * 4.0 / (dp if stage >= 1 else 1)
+        if stage == 3:
+            # stage 3 upcasts gradients to fp32 one sub-group (sub_group_size, 1e9) at a time
+            total += min(n / dp, DS_SUB_GROUP) * 4.0
+        else:
+            total += n * 4.0 / (dp if stage >= 1 else 1)
     return total + zero_buffer_bytes(job)
 
 
