@@ -126,8 +126,9 @@ def _workloads(low: str, quant: str | None, dtype: str | None) -> list[str]:
 
 def _settings(low: str) -> dict[str, Any]:
     found: dict[str, Any] = {}
+    weights_text = lx.KV_FP8.sub(" ", low)  # "fp8 kv cache" is about the cache, not the weights
     for pattern, values in lx.QUANT_RULES:
-        if pattern.search(low):
+        if pattern.search(weights_text):
             for k, v in values.items():
                 found.setdefault(k, v)
     if lx.KV_FP8.search(low):
