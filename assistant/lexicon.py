@@ -102,6 +102,7 @@ SEQ = [
                r"max[_ ]model[_ ]len|上下文(?:长度)?|序列长度|长度)\s*(?:of|=|:|is|为|是|到|设为)?"
                r"\s*(\d+(?:\.\d+)?)\s*(k|m)?"),
     _re(r"(\d+(?:\.\d+)?)\s*(k|m)?[- ]?tokens?\b"),
+    _re(r"\b(?:at|with|for|@)\s+(\d+(?:\.\d+)?)\s*(k)\b"),  # "at 32k", "with 8k"
 ]
 BATCH = [
     _re(r"(?:micro[ _-]?)?batch(?:[ _-]?size)?\s*(?:of|=|:|is|为|是)?\s*(\d+)"),
@@ -130,6 +131,7 @@ DEEPSPEED = _re(r"deepspeed")
 
 # --- what kind of question ---
 NUMBER = _re(r"how much|how many (?:gb|gib|gigabytes)|how (?:big|large)|"
+                    r"what(?:'s| is| are)(?: the)? (?:memory|vram|gpu memory|kv cache)\b|"
                     r"(?:memory|vram) (?:footprint|usage|requirements?|needed|does it take)|"
                     r"多少|多大|占用")
 TARGETS: list[tuple[re.Pattern[str], str]] = [

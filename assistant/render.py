@@ -3,6 +3,7 @@ change, assumptions and citations. Every number is read from estimator objects."
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -167,6 +168,9 @@ def _serving(est: Estimate, lang: str) -> str:
             f"sequence is {s.max_model_len:,} tokens.")
 
 
+_PER_TOKEN = re.compile(r"per[- ]token|每个?\s*token")
+
+
 def _number(ask: Ask, estimates: list[Estimate], fm: FitMatrix | None,
             lang: str) -> tuple[list[str], list[Figure]]:
     lab, target = LABELS[lang], ask.target or "total"
@@ -186,6 +190,13 @@ def _number(ask: Ask, estimates: list[Estimate], fm: FitMatrix | None,
         return [f"{head} — " + _serving(est, lang)], [
             Figure(name="kv_pool", gib=est.serving.kv_pool_gib)]
     field = TARGET_FIELD.get(target)
+    if field == "kv_cache_gib" and _PER_TOKEN.search(ask.query.lower()):
+        tokens = int(str(est.settings["seq_len"])) * int(str(est.settings["batch_size"]))
+        per = est.per_gpu.kv_cache_gib * 1024**3 / max(tokens, 1)
+        head = (f"**每个 token 的 KV cache：{per / 1024:,.0f} KiB（{per:,.0f} 字节）**" if lang == "zh"
+                else f"**KV cache per token: {per / 1024:,.0f} KiB ({per:,.0f} bytes)**")
+        return [f"{head} — {est.model}, {est.settings['kv_cache_dtype']}."], [
+            Figure(name="kv_cache", gib=est.per_gpu.kv_cache_gib)]
     if field:
         name = dict((f, n) for n, f in TERMS[lang])[field]
         value = getattr(est.per_gpu, field)

@@ -27,6 +27,8 @@ from assistant.parse import parse, split_paste
     ("Can I run Mixtral-8x7B in 4-bit on a single A100 80GB?",
      {"model": "mixtral-8x7b", "quant": "nf4"}),
     ("what if I use fp8 kv cache?", {"kv_cache_dtype": "fp8", "quant": None}),
+    ("What is the KV cache of Qwen2.5-7B at 32k?", {"seq_len": 32768, "intent": "number"}),
+    ("What's the memory for full fine-tuning a 1B model with AdamW?", {"intent": "number"}),
     ("serve Llama-3.1-70B in fp8 with an fp8 kv cache", {"kv_cache_dtype": "fp8", "quant": "fp8"}),
     ("Is 24GB enough to QLoRA Llama-3.1-70B?", {"gpu_memory_gb": 24.0, "workloads": ["qlora"]}),
     ("Can I fine-tune Phi-3-mini on a laptop RTX 4060 8GB?", {"gpu_memory_gb": 8.0}),
