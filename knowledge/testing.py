@@ -36,6 +36,16 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def write_guide(root: Path, name: str, text: str) -> Path:
+    """A tiny bilingual guide (the same page in en/ and zh/) under ``root/guide``; tests point
+    ``knowledge.shipped.GUIDE_DIR`` at the returned folder."""
+    guide = root / "guide"
+    for lang in ("en", "zh"):
+        (guide / lang).mkdir(parents=True, exist_ok=True)
+        (guide / lang / name).write_text(text, "utf-8")
+    return guide
+
+
 class FakeEmbeddingsServer:
     """``with FakeEmbeddingsServer() as srv: srv.url`` -> ``http://127.0.0.1:PORT/v1``."""
 

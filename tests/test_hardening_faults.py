@@ -34,7 +34,7 @@ from assistant.feedback import FeedbackError, list_feedback, record_feedback
 from assistant.memory import SqlStore
 from assistant.tools import ToolContext
 from knowledge.config import load_settings
-from knowledge.testing import chroma_executable, free_port
+from knowledge.testing import chroma_executable, free_port, write_guide
 
 QUESTION = "Can I LoRA fine-tune Llama-2-13B on one A10?"
 
@@ -140,12 +140,8 @@ def test_llm_server_stopped_while_a_request_hangs_falls_back(tmp_path: Path) -> 
 
 @pytest.fixture()
 def small_guide(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    guide = tmp_path / "guide"
-    for lang in ("en", "zh"):
-        (guide / lang).mkdir(parents=True)
-        (guide / lang / "lora.md").write_text(
-            "# LoRA\n\n## Memory\n\nLoRA trains small adapters; the base weights stay frozen.\n\n"
-            "## QLoRA\n\nQLoRA keeps the base model in 4-bit NF4.\n", "utf-8")
+    guide = write_guide(tmp_path, "lora.md", "# LoRA\n\n## Memory\n\nLoRA trains small adapters; the base weights stay frozen.\n\n"
+            "## QLoRA\n\nQLoRA keeps the base model in 4-bit NF4.\n")
     monkeypatch.setattr(shipped, "GUIDE_DIR", guide)
     yield
     knowledge.close()

@@ -10,7 +10,7 @@ import pytest
 import knowledge
 import knowledge.shipped as shipped
 from knowledge.config import load_settings
-from knowledge.testing import chroma_server
+from knowledge.testing import chroma_server, write_guide
 
 # No skip: CI must exercise a real server. `chroma` is installed with chromadb (the kb extra).
 
@@ -23,12 +23,8 @@ def server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 @pytest.fixture()
 def small_guide(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    guide = tmp_path / "guide"
-    for lang in ("en", "zh"):
-        (guide / lang).mkdir(parents=True)
-        (guide / lang / "zero.md").write_text(
-            "# ZeRO\n\n## Stages\n\nZeRO-2 shards optimizer states and gradients.\n\n"
-            "## Offload\n\nOffload moves optimizer states to CPU memory.\n", "utf-8")
+    guide = write_guide(tmp_path, "zero.md", "# ZeRO\n\n## Stages\n\nZeRO-2 shards optimizer states and gradients.\n\n"
+            "## Offload\n\nOffload moves optimizer states to CPU memory.\n")
     monkeypatch.setattr(shipped, "GUIDE_DIR", guide)
     yield
     knowledge.close()

@@ -11,6 +11,7 @@ from click.testing import CliRunner
 
 import knowledge
 import knowledge.shipped as shipped
+from knowledge.testing import write_guide
 from ui.cli_kb import kb as kb_group
 
 
@@ -19,12 +20,8 @@ def runner(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[CliRunne
     monkeypatch.setenv("HEADROOM_HOME", str(tmp_path / "home"))
     monkeypatch.delenv("HEADROOM_CHROMA_URL", raising=False)
     monkeypatch.delenv("HEADROOM_EMBEDDINGS_URL", raising=False)
-    guide = tmp_path / "guide"
-    for lang in ("en", "zh"):
-        (guide / lang).mkdir(parents=True)
-        (guide / lang / "kv.md").write_text(
-            "# KV cache\n\n## Formula\n\nTwo times layers times KV heads times head dim.\n\n"
-            "## Quantized cache\n\nFP8 halves the cache.\n", "utf-8")
+    guide = write_guide(tmp_path, "kv.md", "# KV cache\n\n## Formula\n\nTwo times layers times KV heads times head dim.\n\n"
+            "## Quantized cache\n\nFP8 halves the cache.\n")
     monkeypatch.setattr(shipped, "GUIDE_DIR", guide)
     yield CliRunner()
     knowledge.close()

@@ -11,6 +11,7 @@ import knowledge
 import knowledge.shipped as shipped
 from knowledge.config import KbSettings
 from knowledge.ingest import ingest_file, ingest_paths
+from knowledge.testing import write_guide
 
 
 def make_pdf(path: Path, lines: list[str], title: str = "Cluster guide") -> Path:
@@ -70,10 +71,7 @@ def settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[KbSett
     monkeypatch.setenv("HEADROOM_HOME", str(tmp_path / "home"))
     monkeypatch.delenv("HEADROOM_CHROMA_URL", raising=False)
     monkeypatch.delenv("HEADROOM_EMBEDDINGS_URL", raising=False)
-    guide = tmp_path / "guide"
-    for lang in ("en", "zh"):
-        (guide / lang).mkdir(parents=True)
-        (guide / lang / "tiny.md").write_text("# Tiny\n\n## One\n\nGuide text.\n", "utf-8")
+    guide = write_guide(tmp_path, "tiny.md", "# Tiny\n\n## One\n\nGuide text.\n")
     monkeypatch.setattr(shipped, "GUIDE_DIR", guide)
     yield knowledge.load_settings()
     knowledge.close()

@@ -4,24 +4,17 @@ loopback for a module (the fixtures stay in each module, under that module's war
 from __future__ import annotations
 
 import gc
-import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
+from knowledge.testing import free_port
 from tools.probe import ProbeResult, parse_paste
 
 FIXTURES = Path(__file__).parent / "fixtures" / "nvidia-smi"
 SERVER_SMI = FIXTURES / "a10g_table_NVIDIA-DCGM-232.txt"
-
-
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that is free right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def fake_probe() -> ProbeResult:
