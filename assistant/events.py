@@ -20,8 +20,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-Verdict = Literal["yes", "no", "need_more_info"]
+Verdict = Literal["yes", "no", "borderline", "depends", "need_more_info"]
 Backend = Literal["offline", "llm"]
+UNDERSTOOD_PREFIXES = ("Understood:", "理解为：")
 
 
 class Option(BaseModel):
@@ -65,6 +66,16 @@ class Answer(BaseModel):
     notices: list[str] = []
     missing: list[str] = []
     lang: str = "en"
+    kind: str | None = Field(default=None, description=(
+        "what was asked: fit, why, concept, delta, compare, capacity, plan or other"))
+    understood: dict[str, Any] = Field(default={}, description=(
+        "the slots the answer used (canonical values: model id, workload, quant, gpu id, ...)"))
+    counts: dict[str, int] = Field(default={}, description=(
+        "counts the answer gives: users, tokens (longest context), batch"))
+
+    def understood_line_first(self) -> bool:
+        """True when the answer opens with what was understood (every answer but "other")."""
+        return self.answer.lstrip("_*> ").startswith(UNDERSTOOD_PREFIXES)
 
     def to_json(self) -> dict[str, Any]:
         """The contract read by our checks (and a few helpful extras)."""

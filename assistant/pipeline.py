@@ -14,9 +14,10 @@ deterministically and calls the same tools. Both remember the conversation per i
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Generator, Iterator
 from dataclasses import replace
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import ValidationError
 
@@ -30,6 +31,8 @@ from .tools import TOOLS, Toolbox, ToolContext, ToolResult
 
 log = logging.getLogger("headroom.assistant")
 BackendChoice = Literal["auto", "offline", "llm"]
+PASTE_KEEP = 20_000
+"""Characters of a pasted nvidia-smi output kept in the conversation for follow-ups."""
 NOTICES = {
     "en": {"fallback": "The language model did not answer ({why}); this is the offline answer.",
            "corrected": "The model's figures ({figs}) did not match the estimator; the answer "
@@ -83,19 +86,28 @@ class Assistant:
 
     def stream(self, message: str, conversation_id: str = "default") -> Iterator[Event]:
         """Answer one message of a conversation, yielding progress events and then Final."""
+        message = message.encode("utf-8", "replace").decode("utf-8")  # lone surrogates
         refusal = guard.too_long(message)
         if refusal is not None:
-            yield Notice(refusal)
-            yield Final(Answer(verdict="need_more_info", answer=refusal, notices=[refusal],
-                               missing=["a shorter message"]))
+            lang = "zh" if re.search(r"[\u3400-\u9fff]", message[:2000]) else "en"
+            text = guard.too_long_text(message, lang)
+            yield Notice(text)
+            yield Final(Answer(verdict=None, answer=text, notices=[text], lang=lang,
+                               kind="other", missing=["a shorter message"]))
             return
         question, paste = split_paste(message)
-        ask = merge(self._state(conversation_id), parse(question or message))
+        new = parse(question)
+        if paste:
+            new = new.model_copy(update={"paste": paste[:PASTE_KEEP]})
+            if not question.strip() or new.kind == "other":
+                new = new.model_copy(update={"kind": "fit", "intent": "fit"})
+        ask = merge(self._state(conversation_id), new)
         box = Toolbox(replace(self.context))
         if self.uses_llm:
             answer = yield from self._llm(message, conversation_id, ask, box)
         else:
-            answer = yield from self._offline(ask, paste, box)
+            ask = self._gpus_from_machine(ask, ask.paste, box)
+            answer = yield from self._offline(ask, "", box)
         try:
             self._remember(conversation_id, message, ask, answer)
         except Exception as e:  # noqa: BLE001 - a store failure (locked, disk full) keeps the answer
@@ -115,11 +127,19 @@ class Assistant:
         return answer
 
     def _gpus_from_machine(self, ask: Ask, paste: str, box: Toolbox) -> Ask:
-        """Pasted tool output or "my GPU": size for those cards (their free memory)."""
-        if paste:
+        """Pasted tool output (this message's or an earlier one's) or "my GPU": size for those
+        cards (their free memory); "GPU 1" or "the free one" picks one of them."""
+        if paste and ask.gpu in (None, "pasted") and ask.gpu_memory_gb is None:
             result = box.call("read_gpu_paste", {"text": paste})
             if result.ok and result.data.ok:
-                count = sum(1 for g in result.data.gpus if g.name == result.data.gpus[0].name)
+                gpus = list(result.data.gpus)
+                picked = _pick(gpus, ask.gpu_pick)
+                if picked is not None:
+                    box.ctx.pasted = result.data.model_copy(update={"gpus": [picked]})
+                    return ask.model_copy(update={
+                        "gpu": "pasted", "gpu_name": f"GPU {picked.index}: {picked.name}",
+                        "gpu_memory_gb": None, "gpu_local": False, "num_gpus": 1})
+                count = sum(1 for g in gpus if g.name == gpus[0].name)
                 return ask.model_copy(update={"gpu": "pasted", "gpu_name": "pasted GPUs",
                                               "gpu_memory_gb": None, "gpu_local": False,
                                               "num_gpus": ask.num_gpus or count})
@@ -214,8 +234,17 @@ class Assistant:
     def _remember(self, conversation_id: str, message: str, ask: Ask, answer: Answer) -> None:
         self.store.add_turn(conversation_id, "user", message)
         self.store.add_turn(conversation_id, "assistant", answer.answer, answer.backend)
-        if ask.intent in ("fit", "number", "plan"):
+        if ask.intent in ("fit", "number", "plan") or ask.kind in ("why", "delta", "compare"):
             self.store.save_state(conversation_id, ask.model_dump(mode="json"))
+
+
+def _pick(gpus: list[Any], pick: str) -> Any:
+    """The pasted GPU the user pointed at: "GPU 1" by index, "the free one" by free memory."""
+    if not pick or len(gpus) < 2 and pick == "free":
+        return None
+    if pick == "free":
+        return max(gpus, key=lambda g: g.free_bytes or 0)
+    return next((g for g in gpus if str(g.index) == pick), None)
 
 
 def _ask_from_tools(ask: Ask, sizing: list[ToolResult]) -> Ask:

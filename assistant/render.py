@@ -268,15 +268,51 @@ def plan(p: Any, others: Sequence[Any], lang: str) -> str:
 
 
 def missing(what: list[str], lang: str, family: str = "", names: Sequence[str] = (),
-            note: str = "") -> str:
-    """Ask for exactly what is missing."""
+            note: str = "", unknown: str = "", nearest: Sequence[str] = ()) -> str:
+    """Ask for exactly what is missing (an unknown name: with the nearest catalog matches)."""
     t = T[lang]
     asks = {"model": t["ask_model"], "gpu": t["ask_gpu"],
             "model_size": t["ask_size"].format(f=family, names=", ".join(names) or "-")}
-    lines = [t["more"], ""] + [f"- {asks[w]}" for w in what]
+    lines = [t["more"], ""]
+    if unknown:
+        near = ("、" if lang == "zh" else ", ").join(nearest) or "-"
+        what_kind = what[0] if what else "model"
+        lines.append(t["unknown_" + ("gpu" if what_kind == "gpu" else "model")].format(
+            name=unknown, near=near))
+    else:
+        lines += [f"- {asks[w]}" for w in what]
     if note:
         lines += ["", note]
     return "\n".join(lines)
+
+
+def borderline(md: str, options: Sequence[Option], lang: str) -> str:
+    """Turn a flat yes/no headline into "borderline" and say what decides it."""
+    head = re.sub(r"^\*\*(?:Yes|No)(?:[^*]*)\*\*|^\*\*(?:可以|不行)(?:[^*]*)\*\*",
+                  T[lang]["borderline"], md, count=1)
+    best = max(options, key=lambda o: (o.capacity_gib - o.total_gib) / max(o.capacity_gib, 1e-9))
+    pct = 100 * (best.capacity_gib - best.total_gib) / max(best.capacity_gib, 1e-9)
+    return head + "\n\n" + T[lang]["borderline_why"].format(pct=pct)
+
+
+def bare_size(ask: Ask, rows: Sequence[tuple[str, Option, Any]], verdict: str, lang: str) -> str:
+    """A bare size answered across the catalog's models of that size class."""
+    t, lab = T[lang], LABELS[lang]
+    fitting = sorted({r[2].model for r in rows if r[1].fits})
+    failing = sorted({r[2].model for r in rows if not r[1].fits})
+    low = min(rows, key=lambda r: r[1].total_gib)
+    high = max(rows, key=lambda r: r[1].total_gib)
+    cap = rows[0][1].capacity_gib
+    where = _where(rows[0][1].gpu, rows[0][1].num_gpus, lang)
+    key = {"yes": "bare_yes", "no": "bare_no", "borderline": "bare_border"}.get(verdict, "bare_dep")
+    head = t[key].format(size=ask.model, where=where, low=low[1].total_gib, low_m=low[2].model,
+                         high=high[1].total_gib, high_m=high[2].model, cap=cap,
+                         fit=_join(fitting, lang, "and") or "-",
+                         nofit=_join(failing, lang, "and") or "-")
+    table = [t["bare_head"], "|---|---|---:|---:|---|"]
+    table += [f"| {e.model} | {lab[o.workload]} | {o.total_gib:.2f} | {o.capacity_gib:.2f} | "
+              f"{t['fits'] if o.fits else t['nofit']} |" for _, o, e in rows]
+    return head + "\n\n" + "\n".join(table)
 
 
 def failure(errors: list[str], lang: str) -> str:

@@ -72,7 +72,7 @@ def gpu_spec_for(gpu: str, memory_gb: float | None, local: GpuSpec | None) -> Gp
 def with_layout(fields: dict[str, Any], spec: GpuSpec | None) -> dict[str, Any]:
     """Fill in the fit matrix's default parallel layout for several GPUs when none was given."""
     n = int(fields.get("num_gpus") or 1)
-    explicit = any(fields.get(k) not in (None, 0, 1) for k in
+    explicit = any(fields.get(k) is not None for k in
                    ("zero_stage", "tensor_parallel", "pipeline_parallel"))
     if n == 1 or explicit:
         return fields
