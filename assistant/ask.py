@@ -128,25 +128,38 @@ def merge(prev: Ask | None, new: Ask) -> Ask:
     """``new`` completed from ``prev``: essentials always, settings only for follow-ups."""
     if prev is not None and new.kind in ("why", "delta", "compare", "capacity") and \
             not new.has_model and not new.unresolved_model and prev.has_model:
-        # "and at 128k, how much each?" after a comparison: the same models, the new setting
-        carry = {"model": prev.model, "model_name": prev.model_name, "models": prev.models,
-                 "bare_size": prev.bare_size, "workloads": new.workloads or prev.workloads}
-        if not new.has_gpu and not new.unresolved_gpu:
-            carry.update(gpu=prev.gpu, gpu_name=prev.gpu_name, gpus=prev.gpus,
-                         gpu_memory_gb=prev.gpu_memory_gb, num_gpus=new.num_gpus or prev.num_gpus,
-                         paste=prev.paste)
-        for f in _SETTINGS:
-            if getattr(new, f) is None and f not in ("seq_len",) or (
-                    f == "seq_len" and new.seq_len is None):
-                carry.setdefault(f, getattr(prev, f))
-        if new.intent in (None, "explain"):
-            carry["intent"] = "number"
-        return new.model_copy(update=carry)
+        return _carry_subject(prev, new)
     if prev is None or new.intent == "explain" or prev.intent in (None, "explain"):
         return new if new.intent else new.model_copy(update={"intent": "explain"})
     fresh = new.has_model and new.has_gpu and not new.followup
     if fresh:
         return new
+    update = _essentials(prev, new)
+    followup = new.followup or new.intent is None or bool(prev.missing())
+    if followup:
+        _follow_settings(prev, new, update)
+    return new.model_copy(update=update)
+
+
+def _carry_subject(prev: Ask, new: Ask) -> Ask:
+    """"and at 128k, how much each?" after a comparison: the same models, the new setting."""
+    carry: dict[str, object] = {
+        "model": prev.model, "model_name": prev.model_name, "models": prev.models,
+        "bare_size": prev.bare_size, "workloads": new.workloads or prev.workloads}
+    if not new.has_gpu and not new.unresolved_gpu:
+        carry.update(gpu=prev.gpu, gpu_name=prev.gpu_name, gpus=prev.gpus,
+                     gpu_memory_gb=prev.gpu_memory_gb, num_gpus=new.num_gpus or prev.num_gpus,
+                     paste=prev.paste)
+    for f in _SETTINGS:
+        if getattr(new, f) is None:
+            carry.setdefault(f, getattr(prev, f))
+    if new.intent in (None, "explain"):
+        carry["intent"] = "number"
+    return new.model_copy(update=carry)
+
+
+def _essentials(prev: Ask, new: Ask) -> dict[str, object]:
+    """Intent, model and GPU the follow-up did not restate."""
     update: dict[str, object] = {}
     if new.intent is None:
         update["intent"] = prev.intent
@@ -164,15 +177,17 @@ def merge(prev: Ask | None, new: Ask) -> Ask:
         update.setdefault("bare_size", new.bare_size)
     else:
         update.update(bare_size=prev.bare_size, resolved_note=prev.resolved_note)
-    followup = new.followup or new.intent is None or bool(prev.missing())
-    if followup:
-        if not new.workloads:
-            update["workloads"] = prev.workloads
-        for f in _SETTINGS:
-            if getattr(new, f) is None:
-                update[f] = getattr(prev, f)
-        if new.kind in (None, "fit") and prev.kind in ("capacity", "fit") and new.intent is None:
-            update["kind"] = prev.kind
-        if new.workloads and new.workloads != prev.workloads and new.quant is None:
-            update["quant"] = None  # "and for QLoRA?" must not keep the previous 4-bit choice
-    return new.model_copy(update=update)
+    return update
+
+
+def _follow_settings(prev: Ask, new: Ask, update: dict[str, object]) -> None:
+    """Settings, workloads and kind a follow-up inherits."""
+    if not new.workloads:
+        update["workloads"] = prev.workloads
+    for f in _SETTINGS:
+        if getattr(new, f) is None:
+            update[f] = getattr(prev, f)
+    if new.kind in (None, "fit") and prev.kind in ("capacity", "fit") and new.intent is None:
+        update["kind"] = prev.kind
+    if new.workloads and new.workloads != prev.workloads and new.quant is None:
+        update["quant"] = None  # "and for QLoRA?" must not keep the previous 4-bit choice

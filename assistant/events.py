@@ -77,6 +77,13 @@ class Answer(BaseModel):
         """True when the answer opens with what was understood (every answer but "other")."""
         return self.answer.lstrip("_*> ").startswith(UNDERSTOOD_PREFIXES)
 
+    @property
+    def body(self) -> str:
+        """The answer after its understood line (the verdict comes first there)."""
+        if not self.understood_line_first():
+            return self.answer
+        return self.answer.split("\n", 1)[1].lstrip("\n") if "\n" in self.answer else ""
+
     def to_json(self) -> dict[str, Any]:
         """The contract read by our checks (and a few helpful extras)."""
         return self.model_dump(mode="json")

@@ -224,7 +224,7 @@ def _finish(ask: Ask, kind: str, blocks: list[str], box: Toolbox, sources: list[
     md = "\n\n".join([head, *[b for b in blocks if b]]) + citations(sources, ask.lang)
     request = ask.model_dump(exclude_defaults=True, exclude={"query", "followup", "paste"})
     return Answer(answer=md, sources=sources, figures=figures, lang=ask.lang, kind=kind,
-                  understood=u, verdict=verdict, request=request,  # type: ignore[arg-type]
+                  understood=u, verdict=verdict, request=request,
                   counts=counts or {})
 
 
@@ -424,6 +424,36 @@ def delta(ask: Ask, box: Toolbox) -> Answer:
     return _finish(ask_b, "delta", blocks, box, _sources(found, lang), figures, [b])
 
 
+def _compare_rows(ask: Ask, target: Ask, base: dict[str, Any],
+                  workload_gpu: bool) -> list[tuple[str, dict[str, Any]]]:
+    """The estimator requests of a comparison, one per side (models, GPUs, methods, ZeRO, quant)."""
+    from .offline import estimate_args
+
+    lang = ask.lang
+    if len(ask.models) > 1:
+        return [(m, {**base, "model": m}) for m in ask.models[:4]]
+    if len(ask.gpus) > 1:
+        return [(g, {**base, "gpu": g}) for g in ask.gpus[:4]]
+    if len(ask.workloads) > 1:
+        return [(LABELS[lang if lang == "zh" else "en"][w], estimate_args(target, w) | (
+            {"gpu": "H100"} if workload_gpu else {})) for w in ask.workloads]
+    if len(set(ask.zero_values)) > 1:
+        n = base.get("num_gpus", 1)
+        return [(f"ZeRO-{z}", {**base, "zero_stage": z, "num_gpus": n if n > 1 else 8})
+                for z in sorted(set(ask.zero_values))]
+    rows = []
+    if len(ask.quants) > 1:
+        for q in ask.quants[:4]:
+            args = {**base}
+            if q in ("bf16", "fp16", "fp32"):
+                args.pop("quant", None)
+                args["weight_dtype"] = q
+            else:
+                args["quant"] = q
+            rows.append((q.removeprefix("gguf-").upper() if "gguf" in q else q, args))
+    return rows
+
+
 def compare(ask: Ask, box: Toolbox) -> Answer:
     """Two (or more) models, GPUs, methods, quantizations or ZeRO stages side by side."""
     from .offline import estimate_args
@@ -436,28 +466,7 @@ def compare(ask: Ask, box: Toolbox) -> Answer:
     base = estimate_args(target, workload)
     if not ask.has_gpu:
         base["gpu"] = "H100"
-    rows: list[tuple[str, dict[str, Any]]] = []
-    if len(ask.models) > 1:
-        rows = [(m, {**base, "model": m}) for m in ask.models[:4]]
-    elif len(ask.gpus) > 1:
-        rows = [(g, {**base, "gpu": g}) for g in ask.gpus[:4]]
-    elif len(ask.workloads) > 1:
-        rows = [(LABELS[lang if lang == "zh" else "en"][w], estimate_args(target, w) | (
-            {} if ask.has_gpu else {"gpu": "H100"})) for w in ask.workloads]
-    elif len(set(ask.zero_values)) > 1:
-        n = base.get("num_gpus", 1)
-        rows = [(f"ZeRO-{z}", {**base, "zero_stage": z, "num_gpus": n if n > 1 else 8})
-                for z in sorted(set(ask.zero_values))]
-    elif len(ask.quants) > 1:
-        rows = []
-        for q in ask.quants[:4]:
-            args = {**base}
-            if q in ("bf16", "fp16", "fp32"):
-                args.pop("quant", None)
-                args["weight_dtype"] = q
-            else:
-                args["quant"] = q
-            rows.append((q.removeprefix("gguf-").upper() if "gguf" in q else q, args))
+    rows = _compare_rows(ask, target, base, workload_gpu=not ask.has_gpu)
     if not rows:
         return concept(ask, box, kind="compare") if found else other(ask)
     results = [(label, e) for label, args in rows if (e := _est(box, args)) is not None]

@@ -26,7 +26,7 @@ def classify(ask: Ask, low: str) -> Kind:
     if is_noise(low) or lx.KIND_GREETING.search(low) or lx.KIND_OFFTOPIC.search(low):
         return "other"
     sized = ask.has_model or ask.has_gpu or bool(ask.unresolved_model or ask.unresolved_gpu)
-    if not sized and not lx.DOMAIN.search(low):
+    if not sized and not lx.DOMAIN.search(low) and not ask.mentions():
         return "other"
     several = len(ask.models) > 1 or len(ask.gpus) > 1 or len(ask.quants) > 1 or \
         len(set(ask.zero_values)) > 1
@@ -42,6 +42,8 @@ def classify(ask: Ask, low: str) -> Kind:
         return "capacity"
     if several and re.search(r"\bor\b|还是|和|与|跟", low) and not ask.followup:
         return "compare"
+    if not sized and ask.workloads and lx.NUMBER.search(low) and not several:
+        return "fit"  # "how much VRAM do I need for fine-tuning?": a number, the model is missing
     if lx.KIND_CONCEPT.search(low) and not (ask.has_model and lx.NUMBER.search(low)):
         if not sized or not (lx.FIT.search(low) or lx.NUMBER.search(low)):
             return "concept"

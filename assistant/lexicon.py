@@ -104,13 +104,14 @@ SEQ = [
     _re(r"(\d+(?:\.\d+)?)\s*(k|m)?[- ]?tokens?\b"),
     _re(r"\bseq(?:uence)?(?:[ _-]?len(?:gth)?)?\s*(?:=|:|of|is|为|是|到|改|改成|改到|拉到|开到|设为|设成)?"
         r"\s*(\d+(?:\.\d+)?)\s*(k)?\b"),
-    _re(r"(?:prompt|请求|每人|每个人|每条|上下文(?:开|拉|设|要)?(?:到|成|满)?|context(?: of)?|序列|"
+    _re(r"(?:prompt|请求|每人|每个人|每条|上下文\s*(?:要|开|拉|设|改)*\s*(?:到|成|满)?|context(?: of)?|序列|"
         r"输入)\s*(?:长度)?\s*(?:为|是|=|:)?\s*(\d+(?:\.\d+)?)\s*(k)\b"),
     _re(r"(?<![\w.])(\d+(?:\.\d+)?)\s*(k)\s*(?:的)?\s*(?:序列|上下文|长度|context|prompt|tokens?|输入)"),
     _re(r"\b(?:at|with|for|@)\s+(\d+(?:\.\d+)?)\s*(k)\b"),  # "at 32k", "with 8k"
 ]
 BATCH = [
-    _re(r"(?:micro[ _-]?)?batch(?:[ _-]?size)?\s*(?:of|=|:|is|为|是)?\s*(\d+)"),
+    _re(r"(?:micro[ _-]?)?batch(?:[ _-]?size)?\s*(?:of|=|:|is|to|为|是|开到|改成|改到|拉到|设成|设为|调到|到)?"
+        r"\s*(\d+)"),
     _re(r"\bbs\s*=?\s*(\d+)"),
     _re(r"(?:批大小|批次大小|批量大小|批量|批)\s*(?:为|是|=)?\s*(\d+)"),
 ]
@@ -207,7 +208,7 @@ KIND_GREETING = _re(r"^\s*(?:hi|hello|hey|yo|thanks|thank you|good (?:morning|ev
                     r"嗨|哈喽|谢谢|早上好|晚上好|在吗)[\s!！.。~～?？]*$")
 
 # --- the domain: a message with none of these (and no model or GPU) is not a sizing question ---
-DOMAIN = _re(r"\bgpus?\b|vram|memory|\bmem\b|显存|显卡|内存|\bmodel|模型|\bllms?\b|lora|train|tun(?:e|ing)|"
+DOMAIN = _re(r"\bseq\b|\bbs\b|\bgpus?\b|vram|memory|\bmem\b|显存|显卡|内存|\bmodel|模型|\bllms?\b|lora|train|tun(?:e|ing)|"
              r"微调|训练|推理|部署|inference|\bserv|\bkv\b|cache|quantiz|量化|token|batch|context|上下文|"
              r"\boom\b|cuda|vllm|zero|fsdp|deepspeed|flash|checkpoint|nvidia|\bmla\b|\bmoe\b|"
              r"attention|注意力|adam|optimi[sz]er|优化器|gguf|awq|gptq|nf4|int[48]|fp8|fp16|bf16|"

@@ -16,7 +16,7 @@ from tools.estimator.catalog import models as catalog_models
 
 from . import citing, explain, render, understood
 from .ask import Ask
-from .events import Answer, Option, Source
+from .events import Answer, Option, Source, Verdict
 from .tools import Toolbox, ToolResult
 
 BORDERLINE = 0.08
@@ -214,7 +214,8 @@ def margin(option: Option, estimates: list[Estimate]) -> float:
     return (option.capacity_gib - option.total_gib) / option.capacity_gib
 
 
-def honest_verdict(options: list[Option], estimates: list[Estimate], verdict: str) -> str:
+def honest_verdict(options: list[Option], estimates: list[Estimate],
+                   verdict: Verdict) -> Verdict:
     """yes / no, or borderline when the best option's margin is under :data:`BORDERLINE`."""
     if not options:
         return verdict
@@ -257,6 +258,33 @@ def _size_class(size: float) -> list[str]:
     return out[:8]
 
 
+def _bare_verdict(workloads: list[str], rows: list[tuple[str, Option, Estimate]]
+                  ) -> tuple[Verdict, list[tuple[str, Option, Estimate]]]:
+    """One verdict over a size class: the first method (in the order asked) that every model fits,
+    else "depends" on the first that some fit, else "no" on the cheapest; with that method's rows.
+    A "yes" or "no" whose tightest model is within :data:`BORDERLINE` becomes "borderline"."""
+    by: dict[str, list[tuple[str, Option, Estimate]]] = {}
+    for row in rows:
+        by.setdefault(row[1].workload, []).append(row)
+    order = [w for w in workloads if w in by] or list(by)
+    verdict: Verdict
+    if chosen_w := next((w for w in order if all(r[1].fits for r in by[w])), None):
+        verdict = "yes"
+    elif chosen_w := next((w for w in order if any(r[1].fits for r in by[w])), None):
+        verdict = "depends"
+    else:
+        chosen_w, verdict = order[-1], "no"
+    chosen = by[chosen_w]
+    ests = [e for _, _, e in chosen]
+    if verdict == "yes":
+        tight = min(margin(r[1], ests) for r in chosen)
+    elif verdict == "no":
+        tight = max(margin(r[1], ests) for r in chosen)
+    else:
+        return verdict, chosen
+    return ("borderline" if abs(tight) < BORDERLINE else verdict), chosen
+
+
 def bare_size(ask: Ask, box: Toolbox) -> Answer:
     """"A 13B model": the catalog's real models of that size class, one verdict when they agree,
     otherwise "depends on the model" with the range and the models at each end."""
@@ -277,27 +305,17 @@ def bare_size(ask: Ask, box: Toolbox) -> Answer:
                 rows.append((mid, r.options[0], r.data))
     if not rows:
         return answer_from_results(ask, box.results)
-    per_model: dict[str, bool] = {}
-    for mid, o, _ in rows:
-        per_model[mid] = per_model.get(mid, False) or o.fits
-    verdict = "yes" if all(per_model.values()) else "no" if not any(per_model.values()) \
-        else "depends"
-    ests = [e for _, _, e in rows]
-    if verdict in ("yes", "no"):
-        worst = min(rows, key=lambda r: margin(r[1], ests)) if verdict == "yes" else \
-            max(rows, key=lambda r: margin(r[1], ests))
-        if abs(margin(worst[1], ests)) < BORDERLINE:
-            verdict = "borderline"
-    u = understood.slots(ask, ests[:1])
+    verdict, chosen = _bare_verdict(ask.considered(), rows)
+    u = understood.slots(ask, [e for _, _, e in chosen][:1])
     u["model"] = ask.model
-    md = render.bare_size(ask, rows, verdict, ask.lang)
+    md = render.bare_size(ask, chosen, rows, verdict, ask.lang)
     head = understood.line(ask, u, ask.lang)
     guide = box.call("search_guide", {"query": topic_query(ask), "k": 2,
                                       **({"lang": "zh"} if ask.lang == "zh" else {})})
     sources = guide.sources if guide.ok else []
     options = [o for _, o, _ in rows]
     request = ask.model_dump(exclude_defaults=True, exclude={"query", "followup", "paste"})
-    return Answer(verdict=verdict, options=options,  # type: ignore[arg-type]
+    return Answer(verdict=verdict, options=options,
                   answer=f"{head}\n\n{md}" + citing.citations(sources, ask.lang),
                   sources=sources, lang=ask.lang, kind=ask.kind or "fit", understood=u,
                   request=request)

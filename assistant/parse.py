@@ -22,9 +22,8 @@ from typing import Any
 
 from tools.estimator.catalog import gpu_index, gpu_key, model_index, model_key, models
 
-from . import kinds
+from . import kinds, negation
 from . import lexicon as lx
-from . import negation
 from .ask import Ask
 
 _TOKEN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._/+-]*")
@@ -32,7 +31,7 @@ _CJK = re.compile(r"[\u3400-\u9fff]")
 _PASTE_LINE = re.compile(
     r"NVIDIA-SMI|Driver Version|CUDA Version|\d+\s*MiB\s*/\s*\d+\s*MiB|memory\.(?:total|used|free)|"
     r"^\s*GPU \d+: .*(?:UUID|\()|\"card\d+\"|^\s*[|+][-=+| ]|^\s*\|.*\|\s*$|^\s*[\[\]{}],?\s*$|"
-    r"^\s*\"[^\"]+\"\s*:|^\s*\d+,\s*[^,]+,\s*\d+\s*MiB|^\s*index,\s*name|^\s*=+\s*ROCm|"
+    r"^\s*\"[^\"]+\"\s*:|^\s*\d+,\s*[^,]+,\s*\d+\s*MiB|^\s*[^,\n]+,\s*\d+\s*MiB\s*(?:,|$)|^\s*index,\s*name|^\s*=+\s*ROCm|"
     r"^\s*(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun) \w{3}\s+\d+ \d\d:\d\d:\d\d \d{4}\s*$|"
     r"^\s*\S+@\S+[:#$]|^\s*\$\s*(?:nvidia|rocm)-smi|^\s*(?:nvidia|rocm)-smi\b|Processes:|"
     r"GPU\[\d+\]|VRAM Total|^\s*=+\s*$", re.M)
@@ -94,9 +93,9 @@ def _catalog_matches(text: str, index: dict[str, Any], key: Callable[[str], str]
             hits.append((spec, (start, end)))
     hits.sort(key=lambda h: h[1][0] - h[1][1])
     chosen: list[tuple[Any, Span]] = []
-    for spec, span in hits:
-        if not any(span[0] < s[1] and span[1] > s[0] for _, s in chosen):
-            chosen.append((spec, span))
+    for spec, where in hits:
+        if not any(where[0] < s[1] and where[1] > s[0] for _, s in chosen):
+            chosen.append((spec, where))
     return sorted(chosen, key=lambda h: h[1][0])
 
 
@@ -195,7 +194,31 @@ def _quants(text: str) -> list[str]:
 
 
 def _settings(low: str, masked: str, off: dict[str, Any]) -> dict[str, Any]:
+    """Every setting the message states; negated switches (``off``) are kept off."""
     found: dict[str, Any] = {k: v for k, v in off.items() if k != "workload_off"}
+    _precision(low, masked, found)
+    found["optimizer"] = next((o for p, o in lx.OPTIMIZER_RULES if p.search(masked)), None)
+    found["seq_len"] = _first_int(lx.SEQ, low, scale=True)
+    found["batch_size"] = _first_int(lx.BATCH, low)
+    found["users"] = _first_int(lx.USERS, low)
+    _parallelism(masked, found)
+    if lx.NO_CKPT.search(low):
+        found["grad_ckpt"] = False
+    elif lx.CKPT_ON.search(masked) and "grad_ckpt" not in off:
+        found["grad_ckpt"] = True
+    if lx.FLASH_ON.search(masked) and "flash_attn" not in off:
+        found["flash_attn"] = True
+    engine = _engine(masked, found)
+    if engine:
+        found["engine"] = engine
+    ranks = [r for r in _ints([lx.RANK], masked) if r in (1, 2, 4, 8, 16, 32, 64, 128, 256, 512)]
+    if ranks:
+        found["lora_r"] = ranks[-1]
+    return found
+
+
+def _precision(low: str, masked: str, found: dict[str, Any]) -> None:
+    """Weight quantization or dtype, and an FP8 KV cache."""
     weights_text = lx.KV_FP8.sub(" ", masked)  # "fp8 kv cache" is about the cache, not the weights
     for pattern, values in lx.QUANT_RULES:
         if pattern.search(weights_text):
@@ -205,10 +228,10 @@ def _settings(low: str, masked: str, off: dict[str, Any]) -> dict[str, Any]:
             break
     if lx.KV_FP8.search(low):
         found["kv_cache_dtype"] = "fp8"
-    found["optimizer"] = next((o for p, o in lx.OPTIMIZER_RULES if p.search(masked)), None)
-    found["seq_len"] = _first_int(lx.SEQ, low, scale=True)
-    found["batch_size"] = _first_int(lx.BATCH, low)
-    found["users"] = _first_int(lx.USERS, low)
+
+
+def _parallelism(masked: str, found: dict[str, Any]) -> None:
+    """Tensor parallel, ZeRO/FSDP and offload."""
     tp = _first_int(lx.TP, masked)
     if tp is not None:
         found["tensor_parallel"] = tp
@@ -218,26 +241,21 @@ def _settings(low: str, masked: str, off: dict[str, Any]) -> dict[str, Any]:
         found["zero_stage"] = 3
     if lx.OFFLOAD.search(masked):
         found["offload"] = "optimizer+params" if lx.OFFLOAD_PARAMS.search(masked) else "optimizer"
-    if lx.NO_CKPT.search(low):
-        found["grad_ckpt"] = False
-    elif lx.CKPT_ON.search(masked) and "grad_ckpt" not in off:
-        found["grad_ckpt"] = True
-    if lx.FLASH_ON.search(masked) and "flash_attn" not in off:
-        found["flash_attn"] = True
+
+
+def _engine(masked: str, found: dict[str, Any]) -> str | None:
+    """The engine the message names (DeepSpeed, llama.cpp or a GGUF file, vLLM, SGLang, HF)."""
     if lx.DEEPSPEED.search(masked):
-        found["engine"] = "deepspeed"
-    elif lx.ENGINE_LLAMACPP.search(masked) or str(found.get("quant", "")).startswith("gguf"):
-        found["engine"] = "llama.cpp"
-    elif lx.ENGINE_VLLM.search(masked):
-        found["engine"] = "vllm"
-    elif lx.ENGINE_SGLANG.search(masked):
-        found["engine"] = "sglang"
-    elif lx.ENGINE_HF.search(masked) and "engine" not in found:
-        found["engine"] = "hf"
-    ranks = [r for r in _ints([lx.RANK], masked) if r in (1, 2, 4, 8, 16, 32, 64, 128, 256, 512)]
-    if ranks:
-        found["lora_r"] = ranks[-1]
-    return found
+        return "deepspeed"
+    if lx.ENGINE_LLAMACPP.search(masked) or str(found.get("quant", "")).startswith("gguf"):
+        return "llama.cpp"
+    if lx.ENGINE_VLLM.search(masked):
+        return "vllm"
+    if lx.ENGINE_SGLANG.search(masked):
+        return "sglang"
+    if lx.ENGINE_HF.search(masked) and "engine" not in found:
+        return "hf"
+    return None
 
 
 @cache

@@ -92,7 +92,7 @@ class Assistant:
             lang = "zh" if re.search(r"[\u3400-\u9fff]", message[:2000]) else "en"
             text = guard.too_long_text(message, lang)
             yield Notice(text)
-            yield Final(Answer(verdict=None, answer=text, notices=[text], lang=lang,
+            yield Final(Answer(verdict="need_more_info", answer=text, notices=[text], lang=lang,
                                kind="other", missing=["a shorter message"]))
             return
         question, paste = split_paste(message)

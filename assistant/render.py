@@ -295,15 +295,20 @@ def borderline(md: str, options: Sequence[Option], lang: str) -> str:
     return head + "\n\n" + T[lang]["borderline_why"].format(pct=pct)
 
 
-def bare_size(ask: Ask, rows: Sequence[tuple[str, Option, Any]], verdict: str, lang: str) -> str:
-    """A bare size answered across the catalog's models of that size class."""
+def bare_size(ask: Ask, chosen: Sequence[tuple[str, Option, Any]],
+              rows: Sequence[tuple[str, Option, Any]], verdict: str, lang: str) -> str:
+    """A bare size answered across the catalog's models of that size class: the headline over the
+    method that decided the verdict (``chosen``), the table over every method, what to change."""
     t, lab = T[lang], LABELS[lang]
-    fitting = sorted({r[2].model for r in rows if r[1].fits})
-    failing = sorted({r[2].model for r in rows if not r[1].fits})
-    low = min(rows, key=lambda r: r[1].total_gib)
-    high = max(rows, key=lambda r: r[1].total_gib)
-    cap = rows[0][1].capacity_gib
-    where = _where(rows[0][1].gpu, rows[0][1].num_gpus, lang)
+    fitting = sorted({r[2].model for r in chosen if r[1].fits})
+    failing = sorted({r[2].model for r in chosen if not r[1].fits})
+    low = min(chosen, key=lambda r: r[1].total_gib)
+    high = max(chosen, key=lambda r: r[1].total_gib)
+    cap = chosen[0][1].capacity_gib
+    where = _where(chosen[0][1].gpu, chosen[0][1].num_gpus, lang)
+    if len({r[1].workload for r in rows}) > 1:
+        method = lab[chosen[0][1].workload]
+        where += f"（{method}）" if lang == "zh" else f" with {method}"
     key = {"yes": "bare_yes", "no": "bare_no", "borderline": "bare_border"}.get(verdict, "bare_dep")
     head = t[key].format(size=ask.model, where=where, low=low[1].total_gib, low_m=low[2].model,
                          high=high[1].total_gib, high_m=high[2].model, cap=cap,
@@ -311,8 +316,20 @@ def bare_size(ask: Ask, rows: Sequence[tuple[str, Option, Any]], verdict: str, l
                          nofit=_join(failing, lang, "and") or "-")
     table = [t["bare_head"], "|---|---|---:|---:|---|"]
     table += [f"| {e.model} | {lab[o.workload]} | {o.total_gib:.2f} | {o.capacity_gib:.2f} | "
-              f"{t['fits'] if o.fits else t['nofit']} |" for _, o, e in rows]
-    return head + "\n\n" + "\n".join(table)
+              f"{t['fits'] if o.fits else t['nofit']} |" for _, o, e in chosen]
+    blocks = [head, "\n".join(table)]
+    others = sorted({r[1].workload for r in rows} - {chosen[0][1].workload},
+                    key=[r[1].workload for r in rows].index)
+    for w in others:
+        sizes = [r[1].total_gib for r in rows if r[1].workload == w]
+        blocks.append(f"{lab[w]}：每卡 {min(sizes):.2f}–{max(sizes):.2f} GiB。" if lang == "zh" else
+                      f"{lab[w]}: {min(sizes):.2f}-{max(sizes):.2f} GiB per GPU.")
+    if verdict in ("no", "depends"):
+        closest = [low[2]] if not low[1].fits else []
+        changes = _changes([], closest, None, lang)
+        if changes:
+            blocks.append(t["change"] + "\n" + "\n".join(f"- {c}" for c in changes))
+    return "\n\n".join(blocks)
 
 
 def failure(errors: list[str], lang: str) -> str:

@@ -30,11 +30,22 @@ _KIND_WORDS = {
 
 def slots(ask: Ask, estimates: list[Estimate] | None = None) -> dict[str, Any]:
     """The canonical slots of the answer (see ``assistant/eval/blind/SCHEMA.md``)."""
+    workloads = ask.considered() if (ask.workloads or ask.has_model) else []
+    out = _from_ask(ask, workloads)
+    est = _main(estimates or [], workloads)
+    if est is not None:
+        _from_estimate(ask, est, out)
+    if ask.quant == "none" or "quant" in ask.negated:
+        out["quant"] = "none"
+    return out
+
+
+def _from_ask(ask: Ask, workloads: list[str]) -> dict[str, Any]:
+    """The slots the user's words set."""
     out: dict[str, Any] = {}
     if ask.model:
         out["model"] = ask.model
         out["model_name"] = ask.model_name or ask.model
-    workloads = ask.considered() if (ask.workloads or ask.has_model) else []
     if len(workloads) == 1:
         out["workload"] = workloads[0]
     elif workloads:
@@ -48,27 +59,29 @@ def slots(ask: Ask, estimates: list[Estimate] | None = None) -> dict[str, Any]:
     if ask.gpu and ask.gpu != "pasted":
         out["gpu"] = ask.gpu
         out["gpu_name"] = ask.gpu_name
-    est = _main(estimates or [], workloads)
-    if est is not None:
-        settings = est.settings
-        for f in _FROM_SETTINGS:
-            if settings.get(f) is not None and (f not in out or f in ("seq_len", "batch_size")):
-                out[f] = settings[f]
-        if est.workload not in _TRAINING:
-            for f in ("grad_ckpt", "optimizer", "lora_r"):
-                if ask.model_dump().get(f) is None:
-                    out.pop(f, None)
-        if est.workload == "serve":
-            out["users"] = ask.users or settings.get("batch_size")
-            out.pop("batch_size", None) if ask.batch_size is None else None
-        out["num_gpus"] = est.num_gpus
-        if not est.gpu_id.startswith("generic-"):
-            out["gpu"], out["gpu_name"] = est.gpu_id, est.gpu
-        if ask.tensor_parallel == 1:
-            out["tensor_parallel"] = 1
-    if ask.quant == "none" or "quant" in ask.negated:
-        out["quant"] = "none"
     return out
+
+
+def _from_estimate(ask: Ask, est: Estimate, out: dict[str, Any]) -> None:
+    """Complete ``out`` with the estimator's effective settings (what the numbers used)."""
+    settings = est.settings
+    for f in _FROM_SETTINGS:
+        if settings.get(f) is not None and (f not in out or f in ("seq_len", "batch_size")):
+            out[f] = settings[f]
+    if est.workload not in _TRAINING:
+        stated = ask.model_dump()
+        for f in ("grad_ckpt", "optimizer", "lora_r"):
+            if stated.get(f) is None:
+                out.pop(f, None)
+    if est.workload == "serve":
+        out["users"] = ask.users or settings.get("batch_size")
+        if ask.batch_size is None:
+            out.pop("batch_size", None)
+    out["num_gpus"] = est.num_gpus
+    if not est.gpu_id.startswith("generic-"):
+        out["gpu"], out["gpu_name"] = est.gpu_id, est.gpu
+    if ask.tensor_parallel == 1:
+        out["tensor_parallel"] = 1
 
 
 def _main(estimates: list[Estimate], workloads: list[str]) -> Estimate | None:
@@ -85,8 +98,21 @@ def _tokens(n: int) -> str:
 def line(ask: Ask, u: dict[str, Any], lang: str, kind: str | None = None) -> str:
     """The answer's first line: what was understood, in the user's language."""
     zh = lang == "zh"
+    parts = [*_what_parts(ask, u, zh, kind), *_hardware_parts(ask, u, zh),
+             *_switch_parts(ask, zh)]
+    if not parts:
+        parts.append("一个关于显存的问题" if zh else "a GPU-memory question")
+    head = "理解为：" if zh else "Understood: "
+    text = head + ("，" if zh else ", ").join(parts) + ("。" if zh else ".")
+    if ask.resolved_note:
+        text += (" " if not zh else "") + ask.resolved_note + ("。" if zh else ".")
+    return f"_{text}_"
+
+
+def _what_parts(ask: Ask, u: dict[str, Any], zh: bool, kind: str | None) -> list[str]:
+    """Kind, model, workload and precision."""
     parts: list[str] = []
-    if kind and kind not in ("fit",):
+    if kind and kind != "fit":
         parts.append(_KIND_WORDS["zh" if zh else "en"].get(kind, kind))
     if u.get("model_name"):
         name = str(u["model_name"])
@@ -99,9 +125,8 @@ def line(ask: Ask, u: dict[str, Any], lang: str, kind: str | None = None) -> str
     if isinstance(workload, str):
         parts.append(lab.get(workload, workload))
     elif isinstance(workload, list):
-        parts.append(("、" if zh else " / ").join(lab.get(w, w) for w in workload))
-    quant = u.get("quant")
-    dtype = u.get("weight_dtype")
+        parts.append(("、" if zh else " / ").join(str(lab.get(w, w)) for w in workload))
+    quant, dtype = u.get("quant"), u.get("weight_dtype")
     if quant and quant != "none":
         parts.append(str(quant).removeprefix("gguf-").upper() if "gguf" in str(quant) else
                      str(quant))
@@ -109,6 +134,12 @@ def line(ask: Ask, u: dict[str, Any], lang: str, kind: str | None = None) -> str
         parts.append(f"{dtype}（不量化）" if zh else f"{dtype} (no quantization)")
     elif dtype:
         parts.append(str(dtype))
+    return parts
+
+
+def _hardware_parts(ask: Ask, u: dict[str, Any], zh: bool) -> list[str]:
+    """GPUs, context, users or batch."""
+    parts: list[str] = []
     n = u.get("num_gpus") or 1
     if u.get("gpu_name"):
         parts.append(f"{n} 张 {u['gpu_name']}" if zh else f"{n}x {u['gpu_name']}")
@@ -118,38 +149,45 @@ def line(ask: Ask, u: dict[str, Any], lang: str, kind: str | None = None) -> str
     elif ask.paste:
         parts.append("贴出的显卡" if zh else "the pasted GPUs")
     if u.get("seq_len"):
-        parts.append(f"{_tokens(int(u['seq_len']))} 上下文" if zh else
-                     f"{_tokens(int(u['seq_len']))} context")
+        tokens = _tokens(int(u["seq_len"]))
+        parts.append(f"{tokens} 上下文" if zh else f"{tokens} context")
     if u.get("users") and u.get("workload") == "serve":
         parts.append(f"{u['users']} 个并发" if zh else f"{u['users']} concurrent users")
     elif u.get("batch_size") and int(u["batch_size"]) > 1:
         parts.append(f"batch {u['batch_size']}")
+    return parts
+
+
+def _on_off(zh: bool, name_zh: str, name_en: str, on: bool, off_en: str = "off",
+            off_zh: str = "关") -> str:
+    if zh:
+        return name_zh + ("开" if on else off_zh)
+    return f"{name_en} {'on' if on else off_en}"
+
+
+def _switch_parts(ask: Ask, zh: bool) -> list[str]:
+    """Engine, ZeRO, offload, TP and the other switches the user set."""
+    parts: list[str] = []
     if ask.engine:
         parts.append(str(ask.engine))
     if ask.zero_stage is not None:
         parts.append(f"ZeRO-{ask.zero_stage}" if ask.zero_stage else
                      ("不用 ZeRO/DeepSpeed" if zh else "no ZeRO/DeepSpeed"))
     if ask.offload is not None:
-        parts.append(("offload：" if zh else "offload: ") + (
-            ("无" if zh else "none") if ask.offload == "none" else ask.offload))
+        none = "无" if zh else "none"
+        parts.append(("offload：" if zh else "offload: ") +
+                     (none if ask.offload == "none" else ask.offload))
     if ask.tensor_parallel is not None:
         parts.append(f"TP={ask.tensor_parallel}")
     if ask.grad_ckpt is not None:
-        parts.append(("梯度检查点" + ("开" if ask.grad_ckpt else "关")) if zh else
-                     f"gradient checkpointing {'on' if ask.grad_ckpt else 'off'}")
+        parts.append(_on_off(zh, "梯度检查点", "gradient checkpointing", ask.grad_ckpt))
     if ask.flash_attn is not None:
-        parts.append(("FlashAttention " + ("开" if ask.flash_attn else "关（eager）")) if zh else
-                     f"flash attention {'on' if ask.flash_attn else 'off (eager)'}")
+        parts.append(_on_off(zh, "FlashAttention ", "flash attention", ask.flash_attn,
+                             "off (eager)", "关（eager）"))
     if ask.optimizer:
         parts.append(ask.optimizer)
     if ask.lora_r:
         parts.append(f"LoRA r={ask.lora_r}")
     if ask.kv_cache_dtype:
         parts.append(f"{ask.kv_cache_dtype} KV cache")
-    if not parts:
-        parts.append("一个关于显存的问题" if zh else "a GPU-memory question")
-    head = "理解为：" if zh else "Understood: "
-    text = head + ("，" if zh else ", ").join(parts) + ("。" if zh else ".")
-    if ask.resolved_note:
-        text += (" " if not zh else "") + ask.resolved_note + ("。" if zh else ".")
-    return f"_{text}_"
+    return parts

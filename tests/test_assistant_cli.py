@@ -54,7 +54,8 @@ def test_ask_json_is_the_contract() -> None:
 
 def test_ask_prints_markdown_and_follow_ups_use_the_conversation() -> None:
     first = _run("ask", "-c", "cli-test-1", "Can I LoRA fine-tune Llama-2-13B on one A10?")
-    assert first.stdout.startswith("**No.**")
+    assert first.stdout.startswith("_Understood: Llama 2 13B, LoRA")
+    assert first.stdout.split("\n\n", 1)[1].startswith("**No.**")
     second = _run("ask", "-c", "cli-test-1", "--json", "what about two of them?")
     data = json.loads(second.stdout)
     assert data["verdict"] == "yes" and data["options"][0]["num_gpus"] == 2
@@ -75,8 +76,11 @@ def test_chat_keeps_the_conversation_until_exit() -> None:
 
 
 def test_bench_answers_reports_accuracy() -> None:
-    data = json.loads(_run("bench", "answers", "--json").stdout)
+    data = json.loads(_run("bench", "answers", "--set", "legacy", "--json").stdout)
     assert data["total"] >= 80 and data["accuracy"] >= 0.95 and data["backend"] == "offline"
+    blind = json.loads(_run("bench", "answers", "--json").stdout)  # the blind set, both halves
+    assert {"tune", "holdout"} <= set(blind)
+    assert all(0 < blind[h]["right"] <= blind[h]["total"] for h in ("tune", "holdout"))
 
 
 @pytest.fixture

@@ -221,7 +221,7 @@ def test_offline_mode_never_imports_langchain() -> None:
     home = shared_kb_settings().home  # the guide index is already built there
     code = ("import sys; from assistant import Assistant;"
             "a = Assistant(backend='auto');"
-            "print(a.ask('Can I run a 7B model on a T4?').verdict);"
+            "print(a.ask('Can I QLoRA Qwen2.5-7B on a T4?').verdict);"
             "print(sorted(m for m in sys.modules if m.startswith(('langchain', 'openai'))))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True, env={"HEADROOM_HOME": str(home), "PATH": ""})

@@ -45,7 +45,7 @@ ARTIFACTS = ROOT / "artifacts"
 FIXTURES = Path(__file__).parent / "fixtures" / "nvidia-smi"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
-QUESTION = "Can I fine-tune a 13B model on one A10?"
+QUESTION = "Can I fine-tune Llama-2-13B on one A10?"
 TIMEOUT_MS = 15_000
 
 

@@ -81,6 +81,16 @@ def _slot_ok(slot: str, expected: Any, answer: Answer) -> bool:
 
 def check(item: dict[str, Any], answer: Answer) -> list[str]:
     """What is wrong with ``answer`` for ``item`` (empty when right)."""
+    expect = item["expect"]
+    problems = _check_kind_verdict(item, answer)
+    problems += _check_slots(expect, answer)
+    problems += _check_numbers(expect, answer)
+    problems += _check_sources(expect, answer)
+    problems += _check_text(item, answer)
+    return problems
+
+
+def _check_kind_verdict(item: dict[str, Any], answer: Answer) -> list[str]:
     expect, problems = item["expect"], []
     kind = item.get("kind")
     if kind and answer.kind != kind and not any(
@@ -89,16 +99,25 @@ def check(item: dict[str, Any], answer: Answer) -> list[str]:
     allowed = expect.get("verdict_any") or ([expect["verdict"]] if "verdict" in expect else [])
     if allowed and answer.verdict not in allowed:
         problems.append(f"verdict {answer.verdict!r}, expected {'/'.join(allowed)}")
+    return problems
+
+
+def _check_slots(expect: dict[str, Any], answer: Answer) -> list[str]:
+    problems = []
     for slot, value in expect.get("understood", {}).items():
         if not _slot_ok(slot, value, answer):
             problems.append(f"understood {slot}={answer.understood.get(slot)!r}, expected {value!r}")
     for slot, values in expect.get("not_understood", {}).items():
         if answer.understood.get(slot) in values:
             problems.append(f"reported negated {slot}={answer.understood.get(slot)!r}")
-    text = answer.answer
+    return problems
+
+
+def _check_numbers(expect: dict[str, Any], answer: Answer) -> list[str]:
+    problems = []
     if "number_gib" in expect:
         low, high = expect["number_gib"]
-        values = [f.gib for f in answer.figures] + memory_figures(text)
+        values = [f.gib for f in answer.figures] + memory_figures(answer.answer)
         if not any(low <= v <= high for v in values):
             problems.append(f"no figure in [{low}, {high}] GiB (got {values[:6]})")
     if "number" in expect:
@@ -107,6 +126,11 @@ def check(item: dict[str, Any], answer: Answer) -> list[str]:
         got = answer.counts.get(name, answer.counts.get(alias))
         if got is None or not low <= got <= high:
             problems.append(f"{name}={got}, expected in [{low}, {high}]")
+    return problems
+
+
+def _check_sources(expect: dict[str, Any], answer: Answer) -> list[str]:
+    problems = []
     topic = expect.get("source_topic")
     if topic:
         topics = [topic] if isinstance(topic, str) else topic
@@ -118,7 +142,12 @@ def check(item: dict[str, Any], answer: Answer) -> list[str]:
             problems.append(f"no cited section titled like {section!r}")
     if expect.get("no_sources") and answer.sources:
         problems.append(f"cited {[s.path for s in answer.sources]} (expected none)")
-    low_text = text.lower()
+    return problems
+
+
+def _check_text(item: dict[str, Any], answer: Answer) -> list[str]:
+    expect, problems = item["expect"], []
+    low_text = answer.answer.lower()
     for group in expect.get("mentions", []):
         if not any(str(w).lower() in low_text for w in group):
             problems.append(f"mentions none of {group}")
@@ -128,7 +157,7 @@ def check(item: dict[str, Any], answer: Answer) -> list[str]:
     lang = expect.get("lang", item.get("lang", "en"))
     if answer.lang != lang:
         problems.append(f"answered in {answer.lang}, asked in {lang}")
-    if kind != "other" and not answer.understood_line_first():
+    if item.get("kind") != "other" and not answer.understood_line_first():
         problems.append("the answer does not start with the understood line")
     return problems
 
