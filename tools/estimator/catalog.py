@@ -91,9 +91,12 @@ def gpu_index() -> dict[str, GpuSpec]:
 
 
 def _suggest(query: str, names: dict[str, str], n: int = 3) -> list[str]:
-    """Closest display names to ``query``: fuzzy on normalised keys, then substring matches."""
+    """Closest display names to ``query``: the shortest name it begins ("RTX 5000" -> "RTX 5000
+    Ada"), then fuzzy on normalised keys, then substring matches."""
     keys = list(names)
-    hits = difflib.get_close_matches(query, keys, n=n, cutoff=0.5)
+    longer = sorted((k for k in keys if query and k.startswith(query) and k != query), key=len)
+    hits = longer[:1] + [k for k in difflib.get_close_matches(query, keys, n=n, cutoff=0.5)
+                         if k not in longer[:1]]
     if len(hits) < n and query:
         hits += [k for k in keys if (query in k or k in query) and k not in hits][: n - len(hits)]
     seen: list[str] = []
