@@ -226,8 +226,9 @@ def gpus(query: str, as_json: bool) -> None:
     if not found:
         raise click.ClickException(f"no catalog GPU matches {query!r}")
     for g in found:
+        bandwidth = f"{g.memory_bandwidth_gbs:6.0f} GB/s" if g.has_bandwidth else "     – GB/s"
         click.echo(f"{g.id:36s} {g.memory_gib:6.0f} GB  usable {g.usable_gib:7.2f} GiB  "
-                   f"{g.memory_bandwidth_gbs:6.0f} GB/s  bf16 {'yes' if g.supports_bf16 else 'no ':3s}  "
+                   f"{bandwidth}  bf16 {'yes' if g.supports_bf16 else 'no ':3s}  "
                    f"aliases: {', '.join(g.aliases)}")
 
 

@@ -133,7 +133,7 @@ def _inference_variants(n: int) -> list[tuple[str, dict[str, Any]]]:
 def _rank_key(objective: str, o: PlanOption) -> tuple[float, ...]:
     cost = o.speed.total_usd if o.speed.total_usd is not None else o.speed.usd_per_hour
     cost_v = cost if cost is not None else float("inf")
-    speed_v = o.speed.train_tokens_per_s or o.speed.decode_tokens_per_s or 0.0
+    speed_v = _speed_value(o)
     if objective == "cheapest":
         return (cost_v, -o.quality, o.num_gpus)
     if objective == "fastest":
@@ -141,6 +141,11 @@ def _rank_key(objective: str, o: PlanOption) -> tuple[float, ...]:
     if objective == "quality":
         return (-o.quality, o.num_gpus, cost_v)
     return (o.num_gpus, -o.quality, cost_v, -o.headroom_gib)
+
+
+def _speed_value(o: PlanOption) -> float:
+    """The speed the 'fastest' objective ranks by; 0 when the GPU has no sourced throughput."""
+    return o.speed.train_tokens_per_s or o.speed.decode_tokens_per_s or 0.0
 
 
 @dataclass
@@ -255,6 +260,11 @@ def plan(model: str, goal: Goal = "fine-tune", gpus: tuple[str, ...] | list[str]
             advice.append("raise the budget or name GPUs with known prices (--price GPU=USD)")
         advice.append(f"allow more GPUs (max_gpus={max_gpus}) or GPUs with more memory")
         assumptions = list(est.assumptions)
+    unrated = sorted({o.gpu for o in search.options if not _speed_value(o)})
+    if unrated and objective == "fastest":
+        assumptions.append(
+            f"speed ranking skips {', '.join(unrated)}: the catalog has no sourced throughput figure "
+            "for them (memory facts only), so they are listed after the GPUs that have one")
     name, model_id = search.names if search.names[0] else (model, model)
     return Plan(model=name, model_id=model_id, goal=goal, objective=objective,
                 options=options, dropped=dropped, nearest_miss=nearest, advice=advice,
@@ -321,6 +331,8 @@ def _why(est: Estimate, sp: Speed) -> str:
         parts.append(f"~{sp.train_tokens_per_s:,.0f} tokens/s")
     if sp.decode_tokens_per_s:
         parts.append(f"~{sp.decode_tokens_per_s:,.0f} generated tokens/s")
+    if not (sp.train_tokens_per_s or sp.decode_tokens_per_s) and sp.not_estimated:
+        parts.append("speed not estimated (no sourced throughput figure for this GPU)")
     if sp.total_usd is not None:
         parts.append(f"~${sp.total_usd:,.0f} for the run")
     elif sp.usd_per_hour is not None:
