@@ -183,6 +183,8 @@ def convert(r: dict[str, Any]) -> dict[str, Any]:
             req["master_weights"] = _master(r)
         if r["workload"] == "full" and r["source_group"] == "qwen1-finetune-profile":
             req["engine"] = "deepspeed"  # Qwen finetune_ds.sh: full fine-tuning always runs DeepSpeed
+        if r["source_group"] == "qwen1-finetune-profile":
+            req["grad_accum"] = 8  # Qwen README profiling: "batch size of 1 and gradient accumulation of 8"
         if "-emb-" in r["id"]:
             req["train_embeddings"] = True  # Qwen --lora with embeddings/lm_head in modules_to_save
         if r["workload"] == "full" and r["source_group"].startswith("torchtune") and (r.get("num_gpus") or 1) == 1:

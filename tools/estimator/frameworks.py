@@ -64,8 +64,14 @@ def loss_path(job: Job) -> LossPath:
     if choice == "chunked":
         return paths["torchtune-chunked" if job.engine == "torchtune" else "litgpt-chunked"]
     if job.model.family in framework_data()["no_upcast_families"]:
-        return paths["hf-no-upcast"]
+        return paths["hf-no-upcast" if autocast(job) else "hf-no-upcast-pure16"]
     return paths["hf"]
+
+
+def autocast(job: Job) -> bool:
+    """HF Trainer with --bf16/--fp16 runs forward under torch.autocast (accelerate native AMP);
+    with DeepSpeed the engine casts the model instead and no autocast context is entered."""
+    return job.engine == "hf" and job.req.zero_stage == 0
 
 
 def alibi_source(job: Job) -> str:
