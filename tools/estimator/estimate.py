@@ -25,9 +25,7 @@ from .serving import CUDA_GRAPHS, seq_kv_bytes, serving_capacity
 from .specs import GpuSpec
 from .suggest import suggestions_for
 from .training import (
-    gradients_bytes,
     offloaded_host_bytes,
-    optimizer_bytes,
     trainable_params,
     zero3_weight_bytes,
 )
@@ -87,38 +85,43 @@ def _inference_activations(job: Job) -> float:
     return inference_activation_bytes(job)
 
 
+def _training_notes(job: Job, phases: dict[str, float], peak: str | None) -> list[Assumption]:
+    """Assumptions of the training-step model (phases, loss path, k-bit preparation, step)."""
+    out: list[Assumption] = []
+    if peak:
+        table = ", ".join(f"{k} {v:.2f}" for k, v in phases.items())
+        out.append(assumption("peak_phase", phase=peak, phase_zh=PHASE_ZH[peak],
+                              gib=phases[peak], table=table))
+    path = loss_path(job)
+    out.append(assumption("loss_path", path=path.name, forward_bytes=path.forward,
+                          loss_bytes=path.loss, backward_bytes=path.backward,
+                          source=path.source.split(":")[0]))
+    if job.workload == "qlora" and job.engine in ("hf", "deepspeed"):
+        out.append(assumption("kbit_upcast" if kbit_prepared(job) else "kbit_no_upcast",
+                              quant=job.quant))
+    tmp, impl, source = step_temporary_bytes(job)
+    if tmp > 0:
+        out.append(assumption("foreach_step", optimizer=job.req.optimizer, gib=gib(tmp)))
+    elif impl == "fused" and job.req.offload == "none":
+        out.append(assumption("fused_step", optimizer=job.req.optimizer,
+                              impl=source.split(" ")[0]))
+    if job.req.grad_accum > 1:
+        out.append(assumption("grad_accum", steps=job.req.grad_accum))
+    elif job.req.zero_stage == 0 and job.engine != "deepspeed":
+        out.append(assumption("no_grad_accum"))
+    if job.req.activation_offload:
+        out.append(assumption("activation_offload"))
+    if job.req.compile:
+        out.append(assumption("torch_compile"))
+    if job.req.offload == "optimizer+params":
+        out.append(assumption("param_offload"))
+    return out
+
+
 def _notes(job: Job, phases: dict[str, float], peak: str | None) -> list[Assumption]:
     """Assumptions the formulas add to the request's defaults."""
-    out: list[Assumption] = []
+    out = _training_notes(job, phases, peak) if job.training else []
     m = job.model
-    if job.training:
-        if peak:
-            table = ", ".join(f"{k} {v:.2f}" for k, v in phases.items())
-            out.append(assumption("peak_phase", phase=peak, phase_zh=PHASE_ZH[peak],
-                                  gib=phases[peak], table=table))
-        path = loss_path(job)
-        out.append(assumption("loss_path", path=path.name, forward_bytes=path.forward,
-                              loss_bytes=path.loss, backward_bytes=path.backward,
-                              source=path.source.split(":")[0]))
-        if job.workload == "qlora" and job.engine in ("hf", "deepspeed"):
-            out.append(assumption("kbit_upcast" if kbit_prepared(job) else "kbit_no_upcast",
-                                  quant=job.quant))
-        tmp, impl, source = step_temporary_bytes(job)
-        if tmp > 0:
-            out.append(assumption("foreach_step", optimizer=job.req.optimizer, gib=gib(tmp)))
-        elif impl == "fused" and job.req.offload == "none":
-            out.append(assumption("fused_step", optimizer=job.req.optimizer,
-                                  impl=source.split(" ")[0]))
-        if job.req.grad_accum > 1:
-            out.append(assumption("grad_accum", steps=job.req.grad_accum))
-        elif job.req.zero_stage == 0 and job.engine != "deepspeed":
-            out.append(assumption("no_grad_accum"))
-        if job.req.activation_offload:
-            out.append(assumption("activation_offload"))
-        if job.req.compile:
-            out.append(assumption("torch_compile"))
-        if job.req.offload == "optimizer+params":
-            out.append(assumption("param_offload"))
     if eager_only_source(job) and job.req.flash_attn:
         out.append(assumption("remote_eager", model=m.name))
     if (not job.req.flash_attn or eager_only_source(job)) and job.workload != "serve":

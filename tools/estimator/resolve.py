@@ -145,6 +145,11 @@ def _check_ranges(req: EstimateRequest) -> None:
         raise InvalidRequestError(
             "gpu_memory_utilization", req.gpu_memory_utilization, "must be between 0.05 and 1.0"
         )
+    if req.grad_accum < 1:
+        raise InvalidRequestError("grad_accum", req.grad_accum, "must be a whole number of at least 1")
+    if req.gptq_group_size not in (-1, 32, 64, 128, 256, 1024):
+        raise InvalidRequestError("gptq_group_size", req.gptq_group_size,
+                                  "accepted: 32, 64, 128, 256, 1024 or -1 (per output channel)")
     if req.zero_stage not in (0, 1, 2, 3):
         raise InvalidRequestError("zero_stage", req.zero_stage, "accepted: 0, 1, 2 or 3")
     if req.num_gpus % (req.tensor_parallel * req.pipeline_parallel):
