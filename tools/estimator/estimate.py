@@ -10,7 +10,7 @@ from typing import Any, get_args
 
 from pydantic import ValidationError
 
-from .activations import alibi_bytes, inference_activation_bytes
+from .activations import inference_activation_bytes
 from .assumptions import Assumption, assumption, texts, unique
 from .errors import EstimatorError, InvalidRequestError
 from .frameworks import alibi_source, check_switches, eager_only_source, loss_path
@@ -101,7 +101,7 @@ def _training_notes(job: Job, phases: dict[str, float], peak: str | None) -> lis
                               quant=job.quant))
     tmp, impl, source = step_temporary_bytes(job)
     if tmp > 0:
-        out.append(assumption("foreach_step", optimizer=job.req.optimizer, gib=gib(tmp)))
+        out.append(assumption("foreach_step", optimizer=job.req.optimizer))
     elif impl == "fused" and job.req.offload == "none":
         out.append(assumption("fused_step", optimizer=job.req.optimizer,
                               impl=source.split(" ")[0]))
@@ -127,7 +127,7 @@ def _notes(job: Job, phases: dict[str, float], peak: str | None) -> list[Assumpt
     if (not job.req.flash_attn or eager_only_source(job)) and job.workload != "serve":
         out.append(assumption("eager_attention", heads=m.heads))
     if alibi_source(job) and job.training:
-        out.append(assumption("alibi_bias", model=m.name, gib=gib(alibi_bytes(job))))
+        out.append(assumption("alibi_bias", model=m.name))
     if job.quant.startswith("gptq"):
         group = job.req.gptq_group_size
         out.append(assumption(
