@@ -26,12 +26,12 @@ def test_rows_keep_their_sources() -> None:
     assert all(r["source_url"].startswith("http") for r in calibration_rows())
 
 
-# In-sample bars. full and qlora were 10/25 before the phase model (issue 13); following PEFT's
-# real k-bit preparation (no fp32 upcast for GPTQ bases) moved the Qwen-1 GPTQ Q-LoRA rows and the
-# lit-gpt QLoRA rows (whose peak looks like load staging) further below their measurements. The
-# bars record where the model stands now so a regression still fails; see README "Accuracy".
-BARS = {"ALL": (10.0, 25.0), "inference": (10.0, 25.0), "full": (12.0, 25.0),
-        "lora": (10.0, 25.0), "qlora": (22.0, 35.0)}
+# In-sample bars: median / p90 APE %. p90 is back at the pre-issue-13 25% everywhere; full and
+# qlora medians are 11 (10 before the phase model): full stands at 10.4, qlora at 10.8 after
+# modelling the mechanisms behind the QLoRA misses (old bitsandbytes keeping 4-bit linear inputs,
+# GPTQ's saved dequantized weights, Qwen's single-GPU DeepSpeed ZeRO-2 run). See README "Accuracy".
+BARS = {"ALL": (10.0, 25.0), "inference": (10.0, 25.0), "full": (11.0, 25.0),
+        "lora": (10.0, 25.0), "qlora": (11.0, 25.0)}
 
 
 @pytest.mark.parametrize("workload", list(BARS))
@@ -59,4 +59,4 @@ def test_multi_gpu_rows_reach_the_same_bar(results) -> None:
     errors, _ = results
     n, median, p90 = summarize(errors, "gpus")["multi-GPU"]
     assert n >= 30
-    assert median <= 11.0 and p90 <= 25.0
+    assert median <= 10.5 and p90 <= 25.0

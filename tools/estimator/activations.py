@@ -20,9 +20,9 @@ position only.
 from __future__ import annotations
 
 from .frameworks import alibi_source, eager_attention
-from .resolve import Job
+from .resolve import Job, version_tuple
 from .specs import ModelSpec
-from .weights import kbit_prepared
+from .weights import head_quantized, kbit_prepared
 
 VLLM_PROFILE_SEQS = 256
 EAGER_SAVED_BYTES = 6.0
@@ -69,13 +69,78 @@ def activation_bytes(job: Job) -> float:
     return 4.0 if kbit_prepared(job) else float(job.compute_bytes)
 
 
+BNB_INPUT_FIX = (0, 43, 2)
+"""bitsandbytes release from which ``MatMul4Bit`` no longer keeps its input: before it,
+``MatMul4Bit.forward`` stored ``ctx.tensors = (A, B)`` although backward only needs the weight
+(bitsandbytes/autograd/_functions.py, 0.41.0-0.43.1; fixed by PR #1270 "fix QLoRA mem bug:
+delete useless buffered activation", ``ctx.tensors = (None, B)`` from 0.43.2)."""
+
+
+def bnb_keeps_inputs(job: Job) -> bool:
+    """True when every bitsandbytes 4-bit linear holds its input until backward (see ``BNB_INPUT_FIX``)."""
+    return (job.workload == "qlora" and job.quant in ("nf4", "fp4") and job.engine != "torchtune"
+            and version_tuple(job.req.bnb_version) < BNB_INPUT_FIX)
+
+
 def layer_saved_elements(job: Job) -> float:
-    """Elements per token saved by one layer for backward, without eager attention scores."""
+    """Elements per token saved by one layer for backward, without eager attention scores.
+
+    A frozen linear saves nothing for its input gradient beyond its weight (torch autograd saves
+    ``mm``'s ``self`` only when ``mat2`` requires grad, pytorch/pytorch#97575). Old bitsandbytes
+    4-bit linears keep their inputs anyway (``bnb_keeps_inputs``): the attention and MLP inputs
+    (h each) and the down projection's input (the MLP width); the attention output feeding the
+    output projection is already saved by the attention kernel.
+    """
     m, tp = job.model, job.req.tensor_parallel
     q, kv, o = _attn_widths(m)
     mlp = (4 if m.mlp == "gated" else 2) * _mlp_width(m, training=True)
     replicated = 4 * m.hidden / (tp if job.req.sequence_parallel else 1)
-    return replicated + (q + kv + o + mlp) / tp
+    saved = replicated + (q + kv + o + mlp) / tp
+    if bnb_keeps_inputs(job):
+        saved += (2 * m.hidden + _mlp_width(m, training=True)) / tp
+    return saved
+
+
+GPTQ_UNPACK_BYTES = 5.0
+"""AutoGPTQ qlinear_cuda_old.py (v0.4-v0.7) forward for 128 rows or more (every training batch):
+``torch.bitwise_right_shift`` of the int32 ``qweight`` expanded to one element per weight (4 bytes)
+cast to int8 (1 byte) before ``scales * (weight - zeros)`` forms the fp16 weight: ~5 bytes per
+weight of the matrix being dequantized, transient."""
+
+
+def _layer_matrices(job: Job) -> list[float]:
+    """Weights of each linear of one decoder layer on one GPU."""
+    m, tp = job.model, job.req.tensor_parallel
+    q, kv, o = _attn_widths(m)
+    inter = _mlp_width(m, training=True)
+    mlp = [m.hidden * inter] * (3 if m.mlp == "gated" else 2)
+    return [w / tp for w in [m.hidden * (q + kv), o * m.hidden, *mlp]]
+
+
+def dequant_bytes(job: Job) -> float:
+    """Transient and saved 16-bit weights of a quantized base while a layer is computed.
+
+    bitsandbytes 4-bit: ``MatMul4Bit`` dequantizes its weight to 16 bits in forward and again in
+    backward (``F.dequantize_4bit(B, ...)``, bitsandbytes/autograd/_functions.py 0.41-0.45), one
+    matrix at a time: the largest 4-bit matrix (lit-gpt's quantized lm_head, else the MLP's).
+    GPTQ (AutoGPTQ cuda-old kernels, used with ``disable_exllama=True``): the dequantized fp16
+    weight is an ordinary autograd input of ``torch.matmul(x, weight)``, which saves it for the
+    input gradient, so every GPTQ linear in the graph keeps a 16-bit copy of its weight until
+    backward: one layer (the recomputed one) under checkpointing, every layer without; plus the
+    unpacking transient of one matrix (``GPTQ_UNPACK_BYTES``).
+    """
+    if not job.training or job.workload != "qlora":
+        return 0.0
+    mats = _layer_matrices(job)
+    if job.quant in ("nf4", "fp4") and job.engine != "torchtune":  # torchtune: torchao NF4, not modelled here
+        largest = max(mats)
+        if head_quantized(job):
+            largest = max(largest, job.model.vocab * job.model.hidden)
+        return largest * 2.0
+    if job.quant.startswith("gptq"):
+        layers = 1 if job.req.grad_ckpt else -(-job.model.layers // job.req.pipeline_parallel)
+        return layers * sum(mats) * 2.0 + max(mats) * GPTQ_UNPACK_BYTES
+    return 0.0
 
 
 def _eager(job: Job) -> bool:
@@ -110,7 +175,7 @@ def working_bytes(job: Job) -> float:
     transient = 2 * tokens * (m.hidden + _mlp_width(m, True) / job.req.tensor_parallel) * ab
     if _eager(job):
         transient += job.batch * m.heads / job.req.tensor_parallel * job.seq_len ** 2 * EAGER_TRANSIENT_BYTES
-    return transient + (layer_saved_bytes(job) if job.req.grad_ckpt else 0.0)
+    return transient + (layer_saved_bytes(job) if job.req.grad_ckpt else 0.0) + dequant_bytes(job)
 
 
 def alibi_bytes(job: Job) -> float:

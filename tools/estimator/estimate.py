@@ -25,6 +25,7 @@ from .serving import CUDA_GRAPHS, seq_kv_bytes, serving_capacity
 from .specs import GpuSpec
 from .suggest import suggestions_for
 from .training import (
+    adapter_weight_bytes,
     offloaded_host_bytes,
     trainable_params,
     zero3_weight_bytes,
@@ -59,8 +60,8 @@ def make_request(req: EstimateRequest | None = None, **fields: Any) -> EstimateR
 
 def _weights(job: Job) -> float:
     if job.training and (job.req.zero_stage == 3 or job.req.offload == "optimizer+params"):
-        return zero3_weight_bytes(job)
-    return weights_bytes_per_gpu(job)
+        return zero3_weight_bytes(job) + adapter_weight_bytes(job)
+    return weights_bytes_per_gpu(job) + adapter_weight_bytes(job)
 
 
 def prefill_tokens(job: Job) -> int:

@@ -38,6 +38,7 @@ from .frameworks import LossPath, loss_path, optimizer_impl
 from .params import param_split
 from .resolve import Job
 from .training import (
+    DS_SUB_GROUP,
     embedding_copy_params,
     gradients_bytes,
     lora_params,
@@ -107,6 +108,12 @@ def step_temporary_bytes(job: Job) -> tuple[float, str, str]:
     impl, source = optimizer_impl(job)
     if job.req.offload != "none" or paged(job) or job.req.optimizer in ("sgd", "sgd-momentum"):
         return 0.0, impl, source
+    if job.req.zero_stage == 3 and job.workload == "full" and precision_mode(job) == "ds-mixed":
+        # ZeRO-3 steps one sub-group at a time: ``self.flatten(self.averaged_gradients[i])`` makes a
+        # 16-bit flat copy of the sub-group's gradients while its fp32 copy is formed
+        # (microsoft/DeepSpeed deepspeed/runtime/zero/stage3.py v0.12 ``_prepare_fp32_grad_for_sub_group``)
+        n = trainable_params(job) / (job.req.tensor_parallel * job.req.pipeline_parallel) / job.shard
+        return min(n, DS_SUB_GROUP) * float(job.compute_bytes), impl, source
     if impl == "fused":
         return 0.0, impl, source
     shard = job.req.tensor_parallel * job.req.pipeline_parallel

@@ -111,6 +111,16 @@ class EstimateRequest(BaseModel):
         default=128, description="GPTQ group size: 32, 64, 128 or -1 (per output channel)"
     )
     gptq_act_order: bool = Field(default=False, description="GPTQ desc_act (act-order)")
+    bnb_version: str = Field(
+        default="0.45",
+        description="bitsandbytes version of a 4-bit (nf4/fp4) run: before 0.43.2 every 4-bit "
+        "linear kept its input alive for backward",
+    )
+    zero_bucket_size: int | None = Field(
+        default=None,
+        description="DeepSpeed reduce_bucket_size in elements; None: the HF Trainer 'auto' value "
+        "(hidden x hidden)",
+    )
     gpu: str = Field(default="H100", description="catalog GPU name or alias")
     num_gpus: int = Field(default=1, description="GPUs in the job")
     zero_stage: int = Field(default=0, description="DeepSpeed ZeRO stage 0-3 (FSDP full shard = 3)")

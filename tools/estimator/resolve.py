@@ -128,6 +128,22 @@ def _lora_modules(targets: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(out))
 
 
+def version_tuple(text: str) -> tuple[int, ...]:
+    """'0.41.1' -> (0, 41, 1); raises ValueError on anything else."""
+    parts = tuple(int(p) for p in text.strip().split("."))
+    if not 2 <= len(parts) <= 3:
+        raise ValueError(text)
+    return parts
+
+
+def _version_ok(text: str) -> bool:
+    try:
+        version_tuple(text)
+    except ValueError:
+        return False
+    return True
+
+
 def _check_ranges(req: EstimateRequest) -> None:
     positive = {
         "batch_size": req.batch_size, "num_gpus": req.num_gpus, "lora_r": req.lora_r,
@@ -150,6 +166,11 @@ def _check_ranges(req: EstimateRequest) -> None:
     if req.gptq_group_size not in (-1, 32, 64, 128, 256, 1024):
         raise InvalidRequestError("gptq_group_size", req.gptq_group_size,
                                   "accepted: 32, 64, 128, 256, 1024 or -1 (per output channel)")
+    if not _version_ok(req.bnb_version):
+        raise InvalidRequestError("bnb_version", req.bnb_version, "a version such as 0.41.1 or 0.45")
+    if req.zero_bucket_size is not None and req.zero_bucket_size < 1:
+        raise InvalidRequestError("zero_bucket_size", req.zero_bucket_size,
+                                  "a number of elements (DeepSpeed reduce_bucket_size, e.g. 200000000)")
     if req.zero_stage not in (0, 1, 2, 3):
         raise InvalidRequestError("zero_stage", req.zero_stage, "accepted: 0, 1, 2 or 3")
     if req.num_gpus % (req.tensor_parallel * req.pipeline_parallel):
@@ -172,7 +193,9 @@ def _check_parallel(req: EstimateRequest, model: ModelSpec, dp: int) -> None:
         raise InvalidRequestError(
             "pipeline_parallel", req.pipeline_parallel, f"at most the {model.layers} layers"
         )
-    if req.zero_stage and dp < 2 and req.offload == "none":
+    # engine="deepspeed" on one GPU is a real setup (e.g. Qwen's single-GPU Q-LoRA script): nothing
+    # is sharded, but the ZeRO optimizer's buffers and fp32 master copy are there
+    if req.zero_stage and dp < 2 and req.offload == "none" and req.engine != "deepspeed":
         raise InvalidRequestError(
             "zero_stage", req.zero_stage,
             "ZeRO shards across data-parallel GPUs: use num_gpus >= 2, or add offload "

@@ -37,7 +37,8 @@ def _linear_bytes(job: Job, split: ParamSplit) -> float:
     if fmt is not None and fmt.id.startswith("gptq"):
         return split.linear * gptq_bits_per_weight(job) / 8
     if fmt is not None and fmt.applies_to == "linear":
-        return split.linear * fmt.bits_per_weight(job.req.double_quant) / 8
+        head = split.lm_head if head_quantized(job) else 0
+        return (split.linear + head) * fmt.bits_per_weight(job.req.double_quant) / 8
     if fmt is None and job.model.native_quant == MXFP4_NATIVE and job.workload in ("inference", "serve"):
         mx = quant_format(MXFP4_NATIVE).bits_per_weight() / 8
         return split.experts * mx + dense * job.dtype_bytes
@@ -51,7 +52,8 @@ def weights_bytes_total(job: Job) -> float:
     if fmt is not None and fmt.applies_to == "all":
         return split.total * fmt.bits_per_weight() / 8
     per = 4 if kbit_prepared(job) else job.dtype_bytes
-    other = (split.embedding + split.lm_head + split.norms + split.extra) * per
+    head = 0 if head_quantized(job) else split.lm_head
+    other = (split.embedding + head + split.norms + split.extra) * per
     copies = 0
     if job.workload in ("lora", "qlora") and job.req.train_embeddings:
         copies = (split.embedding + split.lm_head) * job.dtype_bytes  # PEFT modules_to_save
@@ -84,7 +86,30 @@ def kbit_prepared(job: Job) -> bool:
     GPTQ-quantized (``quantization_method == "gptq"``; later versions also skip aqlm, eetq,
     torchao and hqq). bitsandbytes and AWQ bases are upcast.
     """
+    return kbit_upcast_at_load(job) and not deepspeed_casts_module(job)
+
+
+def kbit_upcast_at_load(job: Job) -> bool:
+    """PEFT's fp32 upcast runs at load (before any DeepSpeed cast), see ``kbit_prepared``."""
     return job.workload == "qlora" and job.engine in ("hf", "deepspeed") and job.quant not in KBIT_NO_UPCAST
+
+
+def deepspeed_casts_module(job: Job) -> bool:
+    """DeepSpeed's engine casts the whole module to the 16-bit training dtype, undoing PEFT's fp32
+    upcast: ``_configure_distributed_model`` calls ``self.module.half()`` / ``.bfloat16()``
+    (microsoft/DeepSpeed deepspeed/runtime/engine.py, v0.10-v0.16)."""
+    return job.req.zero_stage > 0 or job.engine == "deepspeed"
+
+
+BNB_FORMATS = frozenset({"nf4", "fp4", "int8"})
+
+
+def head_quantized(job: Job) -> bool:
+    """lit-gpt quantizes the lm_head too: Lightning's ``BitsandbytesPrecision`` replaces every
+    ``torch.nn.Linear`` while the model is built (lightning/fabric/plugins/precision/bitsandbytes.py
+    ``module_init_context``: ``_ClassReplacementContextManager({"torch.nn.Linear": ...})``, Lightning
+    2.1+). transformers keeps the lm_head in 16 bits (``get_keys_to_not_convert``)."""
+    return job.engine == "litgpt" and job.quant in BNB_FORMATS
 
 
 GPTQ_SCALE_BITS = 16
