@@ -74,6 +74,10 @@ REQUEST_OPTIONS: list[Callable[[F], F]] = [
     click.option("--gptq-group-size", type=int, default=128, show_default=True,
                  help="GPTQ group size (32, 64, 128, -1 per channel)"),
     click.option("--gptq-act-order", is_flag=True, help="GPTQ act-order (desc_act)"),
+    click.option("--bnb-version", default="0.45", show_default=True,
+                 help="bitsandbytes version (before 0.43.2 4-bit linears keep their inputs)"),
+    click.option("--zero-bucket-size", type=int, default=None,
+                 help="DeepSpeed reduce_bucket_size in elements (default: HF 'auto', hidden^2)"),
     click.option("--gpu-memory-utilization", type=float, default=0.9, show_default=True),
     click.option("--max-num-batched-tokens", type=int, default=8192, show_default=True),
 ]
