@@ -93,7 +93,8 @@ def gpu_memory_gib(gpu_id: str, spec: GpuSpec | None) -> float | None:
 def estimate_figures(est: Estimate, nominal: float | None) -> list[float]:
     """All GiB figures of an estimate."""
     values = [*est.per_gpu.model_dump().values(), est.peak_allocated_gib, est.peak_reserved_gib,
-              est.total_gib, est.capacity_gib, abs(est.headroom_gib), est.host_ram_gib]
+              est.total_gib, est.capacity_gib, abs(est.headroom_gib), est.host_ram_gib,
+              *est.phases.values()]
     if est.serving:
         s = est.serving
         values += [s.budget_gib, s.activation_profile_gib, s.non_torch_gib, s.kv_pool_gib,

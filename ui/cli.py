@@ -63,6 +63,21 @@ REQUEST_OPTIONS: list[Callable[[F], F]] = [
     click.option("--pp", "pipeline_parallel", type=int, default=1, show_default=True,
                  help="pipeline-parallel degree"),
     click.option("--engine", default=None, help="hf, deepspeed, vllm, sglang, llama.cpp, torchtune, litgpt"),
+    click.option("--grad-accum", type=int, default=1, show_default=True,
+                 help="gradient accumulation steps (>1 keeps gradients alive during forward)"),
+    click.option("--loss", default="auto", show_default=True,
+                 help="auto, standard, chunked (torchtune/litgpt), fused-linear (Liger)"),
+    click.option("--optimizer-impl", default="auto", show_default=True,
+                 help="auto, foreach, fused, per-tensor"),
+    click.option("--activation-offload", is_flag=True, help="torchtune activation offloading"),
+    click.option("--compile", is_flag=True, help="torch.compile (modelled as eager)"),
+    click.option("--gptq-group-size", type=int, default=128, show_default=True,
+                 help="GPTQ group size (32, 64, 128, -1 per channel)"),
+    click.option("--gptq-act-order", is_flag=True, help="GPTQ act-order (desc_act)"),
+    click.option("--bnb-version", default="0.45", show_default=True,
+                 help="bitsandbytes version (before 0.43.2 4-bit linears keep their inputs)"),
+    click.option("--zero-bucket-size", type=int, default=None,
+                 help="DeepSpeed reduce_bucket_size in elements (default: HF 'auto', hidden^2)"),
     click.option("--gpu-memory-utilization", type=float, default=0.9, show_default=True),
     click.option("--max-num-batched-tokens", type=int, default=8192, show_default=True),
 ]
@@ -240,11 +255,13 @@ def bench() -> None:
 @bench.command("accuracy")
 @click.option("--rows", is_flag=True, help="also print every modelled row")
 @click.option("--json", "as_json", is_flag=True)
-def bench_accuracy(rows: bool, as_json: bool) -> None:
+@click.option("--leave-one-source-out", "loo", is_flag=True,
+              help="score each source with the fitted constants refit without it")
+def bench_accuracy(rows: bool, as_json: bool, loo: bool) -> None:
     """Median and p90 absolute % error against published measurements."""
     from ui.bench_report import accuracy_report
 
-    click.echo(accuracy_report(rows=rows, as_json=as_json))
+    click.echo(accuracy_report(rows=rows, as_json=as_json, loo=loo))
 
 
 @bench.command("speed")

@@ -144,6 +144,15 @@ def gpu_note(name: str) -> str:
     return AMBIGUOUS_GPUS.get(gpu_key(name), "")
 
 
+AMBIGUOUS_GPU_CODES = {"a100": "gpu_a100_80gb", "v100": "gpu_v100_16gb", "h100": "gpu_h100_sxm",
+                       "4090d": "gpu_4090d", "rtx4090d": "gpu_4090d"}
+
+
+def gpu_note_code(name: str) -> str:
+    """The assumption code (data/assumptions.toml) for an ambiguous GPU name, else ''."""
+    return AMBIGUOUS_GPU_CODES.get(gpu_key(name), "")
+
+
 def find_gpu(name: str) -> GpuSpec:
     """Resolve a catalog GPU by id, name or alias ("A10" and "A10G" are different cards)."""
     key = gpu_key(name)

@@ -12,6 +12,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
+from .assumptions import Assumption, unique
 from .errors import EstimatorError
 from .estimate import compute, make_request
 from .resolve import WORKLOADS_ORDER, Job, resolve
@@ -49,6 +50,7 @@ class FitMatrix(BaseModel):
     seq_len: int
     rows: list[FitRow]
     assumptions: list[str]
+    assumption_items: list[Assumption] = []
 
     def row(self, workload: str) -> FitRow:
         """The row for one workload."""
@@ -95,6 +97,7 @@ def fit_matrix(model: str, gpu: str = "H100", num_gpus: int = 1, seq_len: int | 
     """Estimate each workload at default settings; see the module docstring."""
     rows: list[FitRow] = []
     assumptions: list[str] = []
+    items: list[Assumption] = []
     first: Estimate | None = None
     for workload in workloads:
         base = {"model": model, "gpu": gpu, "num_gpus": num_gpus, "workload": workload, **fields}
@@ -114,6 +117,7 @@ def fit_matrix(model: str, gpu: str = "H100", num_gpus: int = 1, seq_len: int | 
         for a in est.assumptions:
             if a not in assumptions:
                 assumptions.append(a)
+        items = unique([*items, *est.assumption_items])
         max_batch = max_seq = None
         if est.fits:
             if workload == "serve" and est.serving:
@@ -132,4 +136,4 @@ def fit_matrix(model: str, gpu: str = "H100", num_gpus: int = 1, seq_len: int | 
         raise EstimatorError(rows[0].error if rows else "no workload could be estimated")
     return FitMatrix(model=first.model, model_id=first.model_id, gpu=first.gpu, num_gpus=num_gpus,
                      seq_len=int(str(first.settings["seq_len"])), rows=rows,
-                     assumptions=assumptions)
+                     assumptions=assumptions, assumption_items=items)
