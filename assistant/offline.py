@@ -305,10 +305,16 @@ def bare_size(ask: Ask, box: Toolbox) -> Answer:
                 rows.append((mid, r.options[0], r.data))
     if not rows:
         return answer_from_results(ask, box.results)
+    verdict: Verdict | None
     verdict, chosen = _bare_verdict(ask.considered(), rows)
     u = understood.slots(ask, [e for _, _, e in chosen][:1])
     u["model"] = ask.model
     md = render.bare_size(ask, chosen, rows, verdict, ask.lang)
+    if not ask.has_gpu and not ask.paste:  # a number question: no card was named, so no verdict
+        verdict = None
+        for f in ("gpu", "gpu_name", "num_gpus"):
+            u.pop(f, None)
+        md = render.bare_size(ask, chosen, rows, "number", ask.lang)
     head = understood.line(ask, u, ask.lang)
     guide = box.call("search_guide", {"query": topic_query(ask), "k": 2,
                                       **({"lang": "zh"} if ask.lang == "zh" else {})})

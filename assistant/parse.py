@@ -380,8 +380,9 @@ def _negations(low: str) -> tuple[list[negation.Negated], str]:
     lex = negation.lexicon()
     keep: list[negation.Negated] = []
     for n in found:
-        last = max((m.start() for p in lex.mentions.get(n.switch, ()) for m in p.finditer(low)),
-                   default=n.start)
+        inside = [(o.start, o.end) for o in found if o.switch == n.switch]
+        last = max((m.start() for p in lex.mentions.get(n.switch, ()) for m in p.finditer(low)
+                    if not any(s <= m.start() < e for s, e in inside)), default=n.start)
         later_negated = any(o.switch == n.switch and o.start >= last for o in found)
         if n.start >= last or later_negated:
             keep.append(n)

@@ -206,7 +206,8 @@ class Assistant:
             notice = (notes["corrected"].format(figs=figs) if not check.ok else
                       notes["contradicted"].format(said=said, verdict=base.verdict))
             yield Notice(notice)
-            return base.model_copy(update={"answer": f"_{notice}_\n\n{base.answer}",
+            head, _, body = base.answer.partition("\n\n")  # the understood line stays first
+            return base.model_copy(update={"answer": f"{head}\n\n_{notice}_\n\n{body}",
                                            "notices": [notice]})
         md = text.strip()
         if base.sources and not any(s.path in md for s in base.sources):

@@ -235,11 +235,12 @@ def sizing(ask: Ask, options: list[Option], estimates: list[Estimate], fm: FitMa
     changes = _changes(options, [e for e in estimates if not e.fits], fm, lang)
     if changes and ask.intent == "fit":
         blocks.append(T[lang]["change"] + "\n" + "\n".join(f"- {c}" for c in changes))
-    assumptions = list(dict.fromkeys(a for e in considered for a in e.assumptions))
+    items = [a for e in considered for a in e.assumption_items]
     if fm is not None:
-        assumptions = list(dict.fromkeys([*fm.assumptions, *assumptions]))
+        items = [*fm.assumption_items, *items]
+    assumptions = list(dict.fromkeys(a.render(lang) for a in items))
     if assumptions:
-        blocks.append(T[lang]["assume"] + "; ".join(assumptions))
+        blocks.append(T[lang]["assume"] + ("；" if lang == "zh" else "; ").join(assumptions))
     return "\n\n".join(b for b in blocks if b), figures
 
 
@@ -306,10 +307,14 @@ def bare_size(ask: Ask, chosen: Sequence[tuple[str, Option, Any]],
     high = max(chosen, key=lambda r: r[1].total_gib)
     cap = chosen[0][1].capacity_gib
     where = _where(chosen[0][1].gpu, chosen[0][1].num_gpus, lang)
-    if len({r[1].workload for r in rows}) > 1:
+    if verdict == "number":
+        where = lab[chosen[0][1].workload]
+        where = where[:1].upper() + where[1:]
+    elif len({r[1].workload for r in rows}) > 1:
         method = lab[chosen[0][1].workload]
         where += f"（{method}）" if lang == "zh" else f" with {method}"
-    key = {"yes": "bare_yes", "no": "bare_no", "borderline": "bare_border"}.get(verdict, "bare_dep")
+    key = {"yes": "bare_yes", "no": "bare_no", "borderline": "bare_border",
+           "number": "bare_num"}.get(verdict, "bare_dep")
     head = t[key].format(size=ask.model, where=where, low=low[1].total_gib, low_m=low[2].model,
                          high=high[1].total_gib, high_m=high[2].model, cap=cap,
                          fit=_join(fitting, lang, "and") or "-",
@@ -317,6 +322,9 @@ def bare_size(ask: Ask, chosen: Sequence[tuple[str, Option, Any]],
     table = [t["bare_head"], "|---|---|---:|---:|---|"]
     table += [f"| {e.model} | {lab[o.workload]} | {o.total_gib:.2f} | {o.capacity_gib:.2f} | "
               f"{t['fits'] if o.fits else t['nofit']} |" for _, o, e in chosen]
+    if verdict == "number":  # no card named: per-GPU need only
+        table = [t["bare_num_head"], "|---|---|---:|"]
+        table += [f"| {e.model} | {lab[o.workload]} | {o.total_gib:.2f} |" for _, o, e in chosen]
     blocks = [head, "\n".join(table)]
     others = sorted({r[1].workload for r in rows} - {chosen[0][1].workload},
                     key=[r[1].workload for r in rows].index)

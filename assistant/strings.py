@@ -54,7 +54,11 @@ T = {
            "bare_dep": "**Depends on the model.** On {where} ({cap:.2f} GiB usable), {size}-class "
            "models need {low:.2f} GiB ({low_m}) to {high:.2f} GiB ({high_m}) per GPU: {fit} fit, "
            "{nofit} do not (vocabulary and KV heads differ). Name the model for one answer.",
-           "bare_head": "| model | workload | per GPU (GiB) | usable (GiB) | fits |"},
+           "bare_head": "| model | workload | per GPU (GiB) | usable (GiB) | fits |",
+           "bare_num": "**{where} of a {size}-class model needs {low:.2f} GiB ({low_m}) to "
+           "{high:.2f} GiB ({high_m}) on one GPU**, depending on the model (vocabulary and KV "
+           "heads differ). Name a GPU for a verdict.",
+           "bare_num_head": "| model | workload | per GPU (GiB) |"},
     "zh": {"sources": "**参考**", "change": "**怎么改**", "assume": "假设：", "fits": "是",
            "nofit": "否", "still": "（仍然放不下）", "use": "建议用{x}。",
            "more": "**还需要一些信息才能回答。**", "fail": "**无法估算。**",
@@ -83,6 +87,9 @@ T = {
            "bare_dep": "**取决于具体模型。** 在 {where}（可用 {cap:.2f} GiB）上，{size} 量级的模型每张卡需要 "
            "{low:.2f} GiB（{low_m}）到 {high:.2f} GiB（{high_m}）：{fit} 放得下，{nofit} 放不下（词表和 KV "
            "头数不同）。请说明具体模型。",
-           "bare_head": "| 模型 | 方式 | 每卡 (GiB) | 可用 (GiB) | 放得下 |"},
+           "bare_head": "| 模型 | 方式 | 每卡 (GiB) | 可用 (GiB) | 放得下 |",
+           "bare_num": "**{size} 量级模型的{where}单卡需要 {low:.2f} GiB（{low_m}）到 {high:.2f} GiB"
+           "（{high_m}）**，取决于具体模型（词表和 KV 头数不同）。给出显卡即可判断能否放下。",
+           "bare_num_head": "| 模型 | 方式 | 每卡 (GiB) |"},
 }
 

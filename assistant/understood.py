@@ -132,6 +132,8 @@ def _what_parts(ask: Ask, u: dict[str, Any], zh: bool, kind: str | None) -> list
                      str(quant))
     elif dtype and (ask.quant == "none" or "quant" in ask.negated):
         parts.append(f"{dtype}（不量化）" if zh else f"{dtype} (no quantization)")
+    elif dtype == "fp32" and ask.weight_dtype is None and "full" in (workload or ()):
+        parts.append("AMP 混合精度（fp32 主权重）" if zh else "mixed precision (fp32 master weights)")
     elif dtype:
         parts.append(str(dtype))
     return parts

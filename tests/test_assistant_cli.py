@@ -44,9 +44,12 @@ def _run(*args: str, stdin: str | None = None) -> click.testing.Result:
 def test_ask_json_is_the_contract() -> None:
     data = json.loads(_run("ask", "--json", "Can I fine-tune a 13B model on one A10?").stdout)
     assert set(data) >= {"verdict", "options", "answer", "sources", "backend", "request"}
-    assert data["verdict"] == "yes" and data["backend"] == "offline"
-    assert {o["workload"]: o["fits"] for o in data["options"]} == {
-        "full": False, "lora": False, "qlora": True}
+    # a bare size is judged over the catalog's 13B-class models: QLoRA fits most, never full
+    assert data["verdict"] in ("yes", "depends") and data["backend"] == "offline"
+    fits: dict[str, list[bool]] = {}
+    for o in data["options"]:
+        fits.setdefault(o["workload"], []).append(o["fits"])
+    assert not any(fits["full"]) and sum(fits["qlora"]) > len(fits["qlora"]) / 2
     assert all({"workload", "fits", "total_gib", "capacity_gib"} <= set(o) for o in data["options"])
     assert all({"title", "path"} <= set(s) for s in data["sources"]) and data["sources"]
     assert data["request"]["model"] == "13B" and data["request"]["gpu"] == "a10"

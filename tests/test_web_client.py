@@ -100,7 +100,7 @@ def test_chat_keeps_the_conversation_per_session(client: Any) -> None:
 
 
 def test_chinese_question(client: Any) -> None:
-    messages = client.predict("一张 RTX 4090 能用 QLoRA 微调 Qwen2.5 14B 吗？", api_name="/chat")
+    messages = client.predict("一张 RTX 4090 能用 QLoRA 微调 Qwen2.5 7B 吗？", api_name="/chat")
     assert "可以" in messages[-1]["content"] and "doc=zh%2F" in messages[-1]["content"]
 
 

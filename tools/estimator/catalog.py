@@ -145,7 +145,11 @@ def gpu_note(name: str) -> str:
 
 
 AMBIGUOUS_GPU_CODES = {"a100": "gpu_a100_80gb", "v100": "gpu_v100_16gb", "h100": "gpu_h100_sxm",
-                       "4090d": "gpu_4090d", "rtx4090d": "gpu_4090d"}
+                       "4090d": "gpu_4090d", "rtx4090d": "gpu_4090d",
+                       "3080": "gpu_3080_10gb", "rtx3080": "gpu_3080_10gb",
+                       "3060": "gpu_3060_12gb", "rtx3060": "gpu_3060_12gb",
+                       "4060ti": "gpu_4060ti_8gb", "rtx4060ti": "gpu_4060ti_8gb",
+                       "p100": "gpu_p100_16gb", "rtx6000": "gpu_rtx6000_ada"}
 
 
 def gpu_note_code(name: str) -> str:
