@@ -57,21 +57,22 @@ def chart_html(data: ChartData) -> str:
     caption = f" · {escape(data.caption())}" if data.where else ""
     return (f'<div class="hr-chart" role="img" aria-label="{escape(summary)}">'
             f'<div class="hr-chart-title">{escape(word(lang, "title"))}{caption}</div>'
-            f'{rows}<div class="hr-legend">{legend}</div></div>')
+            f'<div class="hr-rows">{rows}</div><div class="hr-legend">{legend}</div></div>')
 
 
 CHART_CSS = """
 .hr-chart { font-size: 13px; line-height: 1.35; margin: 6px 0 10px; max-width: 640px; }
 .hr-chart-title { font-weight: 600; margin-bottom: 4px; font-size: 13px; }
-.hr-row { display: grid; grid-template-columns: minmax(4.5em, max-content) 1fr; gap: 2px 8px;
-          align-items: center; margin: 3px 0; }
+.hr-rows { display: grid; grid-template-columns: minmax(3.5em, max-content) minmax(0, 1fr);
+           gap: 1px 8px; align-items: center; }
+.hr-row { display: contents; }
 .hr-label { font-size: 13px; white-space: nowrap; }
 .hr-track { position: relative; display: flex; height: 16px; border-radius: 3px;
             background: rgba(127, 127, 127, 0.16); overflow: visible; }
 .hr-seg { display: block; height: 100%; min-width: 1px; }
 .hr-cut { position: absolute; right: -2px; top: -3px; font-weight: 700; font-size: 13px; }
 .hr-cap { position: absolute; top: -3px; bottom: -3px; width: 0; border-left: 2px dashed; }
-.hr-value { grid-column: 2; font-size: 12px; opacity: 0.9; }
+.hr-value { grid-column: 2; font-size: 12px; opacity: 0.9; margin-bottom: 3px; }
 .hr-fit { color: #1a7f37; } .dark .hr-fit { color: #3fb950; }
 .hr-nofit { color: #b42318; } .dark .hr-nofit { color: #ff7b72; }
 .hr-legend { display: flex; flex-wrap: wrap; gap: 2px 12px; font-size: 12px; margin-top: 4px; }
