@@ -31,6 +31,8 @@ log = logging.getLogger("headroom.web")
 TABS = ("chat", "estimator", "gpus", "guide")
 CSS = """
 .gradio-container { max-width: min(1180px, 100vw) !important; margin: 0 auto; }
+/* a fixed width: the page does not widen when the first answer arrives */
+.gradio-container { width: min(1180px, 100%) !important; }
 html, body { overflow-x: hidden; }
 #chatbot { min-height: 360px; }
 /* the share/clear/copy icons float over the top right: keep the question bubble below them */
