@@ -35,6 +35,9 @@ class Option(BaseModel):
     model: str = ""
     gpu: str = ""
     num_gpus: int = 1
+    terms: dict[str, float] = Field(
+        default_factory=dict, description="per-GPU GiB of each estimator term (PerGpu field "
+        "names: weights_gib, kv_cache_gib, ...); empty when the tool gave only the total")
 
 
 class Source(BaseModel):

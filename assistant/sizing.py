@@ -118,13 +118,14 @@ def estimate_option(est: Estimate) -> Option:
     """The verdict entry of one estimate."""
     return Option(workload=est.workload, fits=est.fits, total_gib=est.total_gib,
                   capacity_gib=est.capacity_gib, model=est.model, gpu=est.gpu,
-                  num_gpus=est.num_gpus)
+                  num_gpus=est.num_gpus, terms=est.per_gpu.model_dump())
 
 
 def fit_options(fm: FitMatrix, workloads: list[str]) -> list[Option]:
     """The verdict entries of the fit matrix rows the question is about."""
     return [Option(workload=r.workload, fits=r.fits, total_gib=r.total_gib,
-                   capacity_gib=r.capacity_gib, model=fm.model, gpu=fm.gpu, num_gpus=fm.num_gpus)
+                   capacity_gib=r.capacity_gib, model=fm.model, gpu=fm.gpu, num_gpus=fm.num_gpus,
+                   terms=r.per_gpu.model_dump() if r.per_gpu else {})
             for r in fm.rows if r.workload in workloads and not r.error]
 
 

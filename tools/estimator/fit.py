@@ -16,7 +16,7 @@ from .assumptions import Assumption, unique
 from .errors import EstimatorError
 from .estimate import compute, make_request
 from .resolve import WORKLOADS_ORDER, Job, resolve
-from .result import Estimate
+from .result import Estimate, PerGpu
 from .specs import GpuSpec
 
 MAX_BATCH = 4096
@@ -36,6 +36,8 @@ class FitRow(BaseModel):
     max_batch: int | None = None
     max_seq_len: int | None = None
     error: str | None = None
+    per_gpu: PerGpu | None = None
+    """The estimate's per-GPU terms (None for an error row), e.g. for a stacked chart."""
 
 
 class FitMatrix(BaseModel):
@@ -130,7 +132,7 @@ def fit_matrix(model: str, gpu: str = "H100", num_gpus: int = 1, seq_len: int | 
             workload=workload, fits=est.fits, total_gib=est.total_gib,
             peak_allocated_gib=est.peak_allocated_gib, capacity_gib=est.capacity_gib,
             settings={k: v for k, v in est.settings.items() if v not in (None, False, 0, "none")},
-            max_batch=max_batch, max_seq_len=max_seq,
+            max_batch=max_batch, max_seq_len=max_seq, per_gpu=est.per_gpu,
         ))
     if first is None:
         raise EstimatorError(rows[0].error if rows else "no workload could be estimated")

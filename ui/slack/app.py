@@ -87,8 +87,10 @@ def build_slack_app(settings: SlackSettings, *, pipeline: Pipeline | None = None
     # process_before_response: each ack runs on the request's own thread, so a pool busy with
     # slow answers (lazy listeners) can never delay an acknowledgement past Slack's 3 seconds
     bolt_logger = logging.getLogger("headroom.slack.bolt")
-    if not any(isinstance(f, _DropTokenSkippedWarning) for f in bolt_logger.filters):
-        bolt_logger.addFilter(_DropTokenSkippedWarning())
+    for logger in (bolt_logger, logging.getLogger("slack_bolt.RequestVerification")):
+        for kind in (_DropTokenSkippedWarning, QuietRejections):
+            if not any(isinstance(f, kind) for f in logger.filters):
+                logger.addFilter(kind())
     app = App(client=client, signing_secret=settings.signing_secret, logger=bolt_logger,
               process_before_response=True, token_verification_enabled=token_verification)
     state = state or SlackState(settings.home / "slack.sqlite3")
@@ -109,6 +111,26 @@ class _DropTokenSkippedWarning(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         return record.getMessage() != warning_client_prioritized_and_token_skipped()
+
+
+class QuietRejections(logging.Filter):
+    """Bolt logs a request whose signature is forged, stale or missing with its whole body, at
+    INFO (``slack_bolt/middleware/request_verification/request_verification.py``,
+    ``_debug_log_error``, slack_bolt 1.2x): anyone could write into our log without the secret.
+    The record becomes one line that names the timestamp and leaves the body and signature out."""
+
+    _PREFIX = "Invalid request signature detected"
+    _TIMESTAMP = re.compile(r"timestamp: ([^,)]{0,20})")
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if message.startswith(self._PREFIX):
+            m = self._TIMESTAMP.search(message)
+            stamp = m.group(1) if m and m.group(1).isdigit() else "missing or malformed"
+            record.msg = "rejected a Slack request: invalid or stale signature (timestamp %s)"
+            record.args = (stamp,)
+            record.levelno, record.levelname = logging.WARNING, "WARNING"
+        return True
 
 
 def ack_now(ack: Ack) -> None:
