@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from assistant.config import ConfigError, Settings, load_settings
 from assistant import schema
+from assistant.config import ConfigError, Settings, load_settings
 from assistant.db import Database, StoreError, sqlite_url
 from assistant.memory import ConversationStore, key, open_store
 

@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 import click
 
 from ui.cli_assistant import ask, bench_answers, chat
+from ui.cli_db import db
 from ui.cli_kb import kb
 from ui.cli_probe import probe
 from ui.cli_slack import slack
@@ -262,6 +263,7 @@ bench.add_command(bench_answers)
 main.add_command(kb)
 main.add_command(web_ui)
 main.add_command(slack)
+main.add_command(db)
 
 
 def run() -> None:
