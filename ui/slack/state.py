@@ -71,8 +71,9 @@ class SlackState:
         stmt = self._insert()(claims).values(key=key(name), created=time.time())
         try:
             with self.db.transaction() as conn:
-                inserted = conn.execute(stmt.on_conflict_do_nothing(index_elements=[claims.c.key]))
-                return bool(inserted.rowcount)
+                won = conn.execute(stmt.on_conflict_do_nothing(index_elements=[claims.c.key])
+                                   .returning(claims.c.key)).first()
+                return won is not None
         except StoreError as e:
             log.warning("claim %s in this process only (store: %s)", name, e)
             return self.local.first(name)
