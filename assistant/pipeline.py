@@ -24,8 +24,9 @@ from pydantic import ValidationError
 from . import citing, grounding, guard, offline
 from .ask import Ask, merge
 from .config import ConfigError, Settings, load_settings
+from .db import StoreError
 from .events import Answer, Event, Final, Notice
-from .memory import SqlStore, open_store
+from .memory import ConversationStore, open_store
 from .parse import parse, split_paste
 from .tools import TOOLS, Toolbox, ToolContext, ToolResult
 
@@ -56,7 +57,7 @@ NOTICES = {
 class Assistant:
     """Answers questions; one instance serves many conversations (thread-safe store)."""
 
-    def __init__(self, settings: Settings | None = None, *, store: SqlStore | None = None,
+    def __init__(self, settings: Settings | None = None, *, store: ConversationStore | None = None,
                  backend: BackendChoice = "auto", context: ToolContext | None = None,
                  allow_local_probe: bool = False) -> None:
         self.settings = settings or load_settings()
@@ -113,7 +114,7 @@ class Assistant:
         except Exception as e:  # noqa: BLE001 - a store failure (locked, disk full) keeps the answer
             log.warning("conversation %s not saved: %s", conversation_id, e)
             notes = NOTICES[ask.lang if ask.lang in NOTICES else "en"]
-            notice = notes["unsaved"].format(why=f"{type(e).__name__}: {e}")
+            notice = notes["unsaved"].format(why=_one_line(e))
             yield Notice(notice)
             answer = answer.model_copy(update={"notices": [*answer.notices, notice]})
         yield Final(answer)
@@ -233,10 +234,18 @@ class Assistant:
             return None
 
     def _remember(self, conversation_id: str, message: str, ask: Ask, answer: Answer) -> None:
-        self.store.add_turn(conversation_id, "user", message)
-        self.store.add_turn(conversation_id, "assistant", answer.answer, answer.backend)
-        if ask.intent in ("fit", "number", "plan") or ask.kind in ("why", "delta", "compare"):
-            self.store.save_state(conversation_id, ask.model_dump(mode="json"))
+        """The message, the answer and the state: one transaction, stored whole or not at all."""
+        keep = ask.intent in ("fit", "number", "plan") or ask.kind in ("why", "delta", "compare")
+        state = ask.model_dump(mode="json") if keep else None
+        self.store.record_turn(conversation_id, message, answer.answer, answer.backend, state)
+
+
+def _one_line(e: Exception) -> str:
+    """A store failure in one short line, credentials masked."""
+    from tools.redact import redact_text
+
+    text = str(e) if isinstance(e, StoreError) else f"{type(e).__name__}: {e}"
+    return redact_text(" ".join(text.split()))[:240]
 
 
 def _pick(gpus: list[Any], pick: str) -> Any:

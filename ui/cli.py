@@ -12,6 +12,7 @@ Known errors print one line and exit with status 1 or 2; no tracebacks.
 from __future__ import annotations
 
 import json
+import math
 import sys
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -19,6 +20,7 @@ from typing import Any, TypeVar
 import click
 
 from ui.cli_assistant import ask, bench_answers, chat
+from ui.cli_db import db
 from ui.cli_kb import kb
 from ui.cli_probe import probe
 from ui.cli_slack import slack
@@ -90,8 +92,30 @@ def request_options(func: F) -> F:
     return func
 
 
+class CliError(click.ClickException):
+    """A known error: one line (exit 1), or ``{"error": ..., "field": ...}`` under ``--json``."""
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
+
+
 def _fail(err: Exception) -> click.ClickException:
-    return click.ClickException(str(err))
+    field = getattr(err, "field", None) or {"UnknownModelError": "model",
+                                            "UnknownGpuError": "gpu",
+                                            "ConfigFileError": "config"}.get(type(err).__name__)
+    return CliError(str(err), field if isinstance(field, str) else None)
+
+
+def _finite(data: Any) -> Any:
+    """The data with NaN and infinities as null: ``--json`` output is strict JSON."""
+    if isinstance(data, float):
+        return data if math.isfinite(data) else None
+    if isinstance(data, dict):
+        return {k: _finite(v) for k, v in data.items()}
+    if isinstance(data, list | tuple):
+        return [_finite(v) for v in data]
+    return data
 
 
 def _gpu_spec(gpu: str) -> Any:
@@ -104,10 +128,40 @@ def _gpu_spec(gpu: str) -> Any:
 
 
 def _echo_json(data: object) -> None:
-    click.echo(json.dumps(data, indent=2, ensure_ascii=False, default=str))
+    click.echo(json.dumps(_finite(data), indent=2, ensure_ascii=False, default=str,
+                          allow_nan=False))
 
 
-@click.group()
+class JsonErrorsGroup(click.Group):
+    """The ``headroom`` group: under ``--json`` every error, usage errors included, is printed
+    as ``{"error": "...", "field": ...}`` on stdout, with the usual exit status (1, or 2 for
+    usage errors); without ``--json`` it is one line on stderr, as click prints it."""
+
+    def main(self, args: Any = None, prog_name: str | None = None,
+             complete_var: str | None = None, standalone_mode: bool = True,
+             **extra: Any) -> Any:
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, standalone_mode, **extra)
+        argv = list(sys.argv[1:] if args is None else args)
+        try:
+            code = super().main(argv, prog_name, complete_var, False, **extra)
+        except click.ClickException as e:
+            if "--json" not in argv:
+                e.show()
+            else:
+                field = getattr(e, "field", None)
+                if field is None and isinstance(e, click.BadParameter) and e.param is not None:
+                    field = e.param.name
+                click.echo(json.dumps({"error": e.format_message(), "field": field},
+                                      ensure_ascii=False))
+            sys.exit(e.exit_code)
+        except click.Abort:
+            click.echo("Aborted!", err=True)
+            sys.exit(1)
+        sys.exit(code if isinstance(code, int) else 0)
+
+
+@click.group(cls=JsonErrorsGroup)
 @click.version_option(package_name="headroom")
 def main() -> None:
     """Headroom: will this LLM job fit on my GPUs, and what should I change?
@@ -280,6 +334,7 @@ bench.add_command(bench_answers)
 main.add_command(kb)
 main.add_command(web_ui)
 main.add_command(slack)
+main.add_command(db)
 
 
 def run() -> None:

@@ -192,5 +192,13 @@ def search_gpus(query: str = "") -> list[GpuSpec]:
 
 
 def looks_like_path(text: str) -> bool:
-    """True when the model argument names a local file or directory (config.json)."""
-    return text.endswith(".json") or Path(text).expanduser().is_dir()
+    """True when the model argument names a local file or directory (config.json).
+
+    A name no file system could hold (too long, NUL bytes) is not a path: it gets the
+    unknown-model error instead of an OSError."""
+    if text.endswith(".json"):
+        return True
+    try:
+        return Path(text).expanduser().is_dir()
+    except (OSError, ValueError):
+        return False

@@ -7,7 +7,8 @@
 - feedback buttons record to the same store as the web app (:mod:`assistant.feedback`).
 
 Every listener acknowledges at once and does its work in a lazy listener (Slack's 3-second
-rule); repeated deliveries are dropped by ``event_id`` (:mod:`ui.slack.dedupe`); the Web API
+rule); repeated deliveries are dropped by ``event_id``, claimed in the shared store so that
+several replicas answer each event once (:mod:`ui.slack.dedupe`, :mod:`ui.slack.state`); the Web API
 client waits out HTTP 429 (``Retry-After``); the bot's own and other bots' messages are ignored.
 """
 
@@ -16,6 +17,7 @@ from __future__ import annotations
 import logging
 import re
 import uuid
+from pathlib import Path
 from typing import Any
 
 from slack_bolt import Ack, App, BoltContext
@@ -24,7 +26,7 @@ from slack_sdk import WebClient
 from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 
 from .blocks import ACTION_FEEDBACK_DOWN, ACTION_FEEDBACK_UP, ACTION_SHARE, lang_of, render_answer
-from .dedupe import SeenCache, dedupe_middleware
+from .dedupe import Seen, dedupe_middleware
 from .mrkdwn import escape, truncate, unescape
 from .responder import FeedbackRecorder, Pipeline, Responder, send_all, webhook
 from .settings import SlackSettings
@@ -78,9 +80,20 @@ def default_feedback() -> FeedbackRecorder:
     return record_feedback
 
 
+def default_state(home: Path) -> SlackState:
+    """Threads, turns and claims in the configured store: ``HEADROOM_DB_URL``, or the SQLite
+    file under the bot's ``home``."""
+    from dataclasses import replace
+
+    from assistant.config import load_settings
+    from assistant.memory import open_database
+
+    return SlackState(open_database(replace(load_settings(), home=home)))
+
+
 def build_slack_app(settings: SlackSettings, *, pipeline: Pipeline | None = None,
                     client: WebClient | None = None, feedback: FeedbackRecorder | None = None,
-                    state: SlackState | None = None, seen: SeenCache | None = None,
+                    state: SlackState | None = None, seen: Seen | None = None,
                     token_verification: bool = True) -> App:
     """The Bolt app. Calls ``auth.test`` once (to learn its own user id) unless told not to."""
     client = with_rate_limit_retries(client or make_client(settings))
@@ -93,8 +106,8 @@ def build_slack_app(settings: SlackSettings, *, pipeline: Pipeline | None = None
                 logger.addFilter(kind())
     app = App(client=client, signing_secret=settings.signing_secret, logger=bolt_logger,
               process_before_response=True, token_verification_enabled=token_verification)
-    state = state or SlackState(settings.home / "slack.sqlite3")
-    seen = seen or SeenCache()
+    state = state or default_state(settings.home)
+    seen = seen or state  # claims in the shared store: answered once across replicas
     bot = Listeners(settings, Responder(pipeline or default_pipeline(), state, settings), state,
                     seen, feedback or default_feedback())
     app.middleware(dedupe_middleware(seen))
@@ -152,7 +165,7 @@ class Listeners:
     """The lazy listeners: they run after the acknowledgement, on Bolt's worker threads."""
 
     def __init__(self, settings: SlackSettings, responder: Responder, state: SlackState,
-                 seen: SeenCache, record: FeedbackRecorder) -> None:
+                 seen: Seen, record: FeedbackRecorder) -> None:
         self.settings = settings
         self.responder = responder
         self.state = state

@@ -209,8 +209,6 @@ def warm_up() -> None:
     through a throwaway offline assistant with an in-memory store, so that the first real
     answer takes a fraction of a second.
     """
-    import sqlite3
-
     from tools.estimator import estimate
 
     from .chart import breakdown_figure
@@ -218,10 +216,9 @@ def warm_up() -> None:
     breakdown_figure(estimate(model="llama-2-13b", workload="qlora", gpu="A10"))
     try:
         from assistant import Assistant
-        from assistant.memory import SqlStore
+        from assistant.memory import memory_store
 
-        store = SqlStore(lambda: sqlite3.connect(":memory:", check_same_thread=False))
-        scratch = Assistant(store=store, backend="offline")
+        scratch = Assistant(store=memory_store(), backend="offline")
         for question in EXAMPLES:
             scratch.ask(question, "warm-up")
     except Exception as e:  # noqa: BLE001 - the chat reports its own problems later
