@@ -12,8 +12,9 @@ from pydantic import ValidationError
 
 from .activations import inference_activation_bytes
 from .assumptions import Assumption, assumption, texts, unique
+from .attention import alibi_kind, attention_path, check_attention, model_fixed_path
 from .errors import EstimatorError, InvalidRequestError
-from .frameworks import alibi_source, check_switches, eager_only_source, loss_path
+from .frameworks import check_switches, loss_path
 from .kv import job_kv_cache_bytes
 from .overhead import allocator_slack_bytes, overhead_bytes
 from .params import param_split
@@ -123,12 +124,16 @@ def _notes(job: Job, phases: dict[str, float], peak: str | None) -> list[Assumpt
     """Assumptions the formulas add to the request's defaults."""
     out = _training_notes(job, phases, peak) if job.training else []
     m = job.model
-    if eager_only_source(job) and job.req.flash_attn:
-        out.append(assumption("remote_eager", model=m.name))
-    if (not job.req.flash_attn or eager_only_source(job)) and job.workload != "serve":
+    path = attention_path(job)
+    if model_fixed_path(job):
+        out.append(assumption("remote_eager" if path == "eager" else "model_attention",
+                              model=m.name, path=path))
+    if path == "eager" and job.workload != "serve":
         out.append(assumption("eager_attention", heads=m.heads))
-    if alibi_source(job) and job.training:
+    if alibi_kind(job) == "baichuan-mask":
         out.append(assumption("alibi_bias", model=m.name))
+    elif alibi_kind(job) == "slopes":
+        out.append(assumption("alibi_slopes", model=m.name))
     if job.quant.startswith("gptq"):
         group = job.req.gptq_group_size
         out.append(assumption(
@@ -153,11 +158,13 @@ PHASE_ZH = {"load": "加载", "forward": "前向", "loss": "损失计算", "back
 
 def compute(job: Job) -> Estimate:
     """The estimate for a resolved job, without suggestions."""
+    check_attention(job)
     weights = _weights(job)
     settings = {
         "workload": job.workload, "engine": job.engine, "weight_dtype": job.weight_dtype,
         "quant": job.quant, "kv_cache_dtype": job.kv_dtype, "seq_len": job.seq_len,
         "batch_size": job.batch, "grad_ckpt": job.req.grad_ckpt, "flash_attn": job.req.flash_attn,
+        "attention": attention_path(job),
         "optimizer": job.req.optimizer if job.training else None,
         "master_weights": job.master_weights if job.workload == "full" else None,
         "lora_r": job.req.lora_r if job.lora_modules else None,

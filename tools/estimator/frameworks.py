@@ -1,5 +1,5 @@
 """Framework code paths (``data/frameworks.toml``): loss/logits bytes, optimizer-step kernels,
-ALiBi and eager-only models, and which switches each engine supports.
+and which switches each engine supports (attention paths and ALiBi models: ``attention.py``).
 
 Every value in the data file names the framework file and version it was read from.
 """
@@ -72,21 +72,6 @@ def autocast(job: Job) -> bool:
     """HF Trainer with --bf16/--fp16 runs forward under torch.autocast (accelerate native AMP);
     with DeepSpeed the engine casts the model instead and no autocast context is entered."""
     return job.engine == "hf" and job.req.zero_stage == 0
-
-
-def alibi_source(job: Job) -> str:
-    """Why the model materializes an ALiBi bias ('' when it does not)."""
-    return str(framework_data()["alibi_models"].get(job.model.id, ""))
-
-
-def eager_only_source(job: Job) -> str:
-    """Why the model's code runs eager attention whatever the flash flag says ('' otherwise)."""
-    return str(framework_data()["eager_only_models"].get(job.model.id, ""))
-
-
-def eager_attention(job: Job) -> bool:
-    """True when attention materializes heads x seq^2 scores."""
-    return not job.req.flash_attn or bool(eager_only_source(job))
 
 
 def optimizer_impl(job: Job) -> tuple[str, str]:
