@@ -23,7 +23,7 @@ from __future__ import annotations
 from .attention import baichuan_mask_bytes, causal_mask_bytes, eager, score_bytes
 from .resolve import Job, version_tuple
 from .specs import ModelSpec
-from .weights import head_quantized, kbit_prepared
+from .weights import head_quantized, kbit_prepared, tp_placement
 
 VLLM_PROFILE_SEQS = 256
 
@@ -200,8 +200,11 @@ def saved_activation_bytes(job: Job, microbatches: int = 1) -> float:
 
 
 def logits_elements(job: Job) -> float:
-    """tokens x vocab on one GPU (vocab-parallel under tensor parallelism)."""
-    return job.batch * job.seq_len * job.model.vocab / job.req.tensor_parallel
+    """tokens x vocab on one GPU: every engine the estimator models gathers the full-vocabulary
+    logits to each tensor-parallel rank (``weights.tp_placement``); only a vocab-parallel loss
+    (Megatron) would keep a 1/tp slice."""
+    split = tp_placement(job)["logits"] == "split"
+    return job.batch * job.seq_len * job.model.vocab / (job.req.tensor_parallel if split else 1)
 
 
 def training_activation_bytes(job: Job) -> float:

@@ -106,5 +106,10 @@ def check_switches(job: Job) -> None:
     if job.req.activation_offload and not job.req.grad_ckpt:
         raise InvalidRequestError(
             "activation_offload", True, "torchtune offloads checkpointed activations: needs grad_ckpt=True")
+    if job.req.tensor_parallel > 1 and job.engine not in framework_data()["tp_placement"]:
+        raise InvalidRequestError(
+            "tensor_parallel", job.req.tensor_parallel,
+            f"{job.engine} fine-tunes without tensor parallelism (FSDP / data parallel); "
+            f"tensor parallel training is modelled for {', '.join(k for k in framework_data()['tp_placement'] if k in ('hf', 'deepspeed', 'torchtune'))}")
     if job.req.optimizer_impl == "fused" and job.req.optimizer in ("sgd",):
         raise InvalidRequestError("optimizer_impl", "fused", "fused steps exist for adamw and sgd-momentum")

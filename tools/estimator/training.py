@@ -225,13 +225,30 @@ def zero_buffer_bytes(job: Job) -> float:
 def zero3_weight_bytes(job: Job) -> float:
     """Resident weights per GPU under ZeRO-3 / FSDP full-shard (or parameter offload).
 
-    Each GPU keeps 1/dp of the parameters plus the layers gathered for compute: the current and
-    the prefetched layer (two layers' 16-bit parameters).
+    Each GPU keeps 1/dp of the parameters (none with parameter offload: the shards live on the
+    host) plus the units gathered for compute: the one being computed and the one prefetched
+    (FSDP backward_prefetch / ZeRO-3 prefetch). A unit is a decoder layer, or for torchtune the
+    embedding / output when they are sharded as units of their own (then the largest pair is the
+    output unit with the last layer); litgpt's FSDP root unit
+    (embedding, final norm, lm_head) stays unsharded from forward to backward
+    (``data/frameworks.toml`` [fsdp_units]).
     """
+    from .frameworks import framework_data
+
     full = weights_bytes_per_gpu(job)
     m = job.model
-    layer = full / max(1, m.layers)
-    live = 2 * layer
+    split = param_split(m)
+    per = full / max(1, split.total)
+    layer = (split.linear + split.norms) / max(1, m.layers) * per
+    ends = (split.embedding + split.lm_head) * per
+    units = framework_data()["fsdp_units"].get(job.engine, {})
+    if job.engine == "torchtune":
+        # the gathered pair at its largest: two layers, or the output unit with the last layer
+        live = max(2 * layer, layer + m.vocab * m.hidden * per)
+    else:
+        live = 2 * layer
+    if units.get("root_resident"):
+        live += ends
     if job.req.offload == "optimizer+params":
         return live
     return full / job.shard + live
