@@ -117,3 +117,25 @@ def test_llama_cpp_without_fa_counts_ubatch_by_context_scores() -> None:
     # attention step, which then overtakes the MLP step (so a little less shows in the peak)
     scores = 512 * 8192 * 32 * 8
     assert 0.95 * scores < extra <= scores
+
+
+def test_prefill_working_set_per_engine_and_version() -> None:
+    new = estimate(model="llama-3.1-8b", seq_len=32768, attention="flash", suggest=False)
+    old = estimate(model="llama-3.1-8b", seq_len=32768, transformers_version="4.44", suggest=False)
+    vllm = estimate(model="llama-3.1-8b", seq_len=32768, engine="vllm", suggest=False)
+    assert new.prefill["tokens"] == 32768 and vllm.prefill["tokens"] == 8192
+    assert "transformers 4.48" in (new.prefill_engine or "")
+    # current transformers: the MLP step of one layer sets the working set, logits are one row
+    assert new.prefill["peak"] == pytest.approx(new.prefill["mlp"] + new.prefill["logits"])
+    assert new.prefill["logits"] < 0.01
+    # before 4.45 every prompt position's logits (16-bit + fp32 upcast) are formed
+    assert old.prefill["logits"] == pytest.approx(32768 * 128256 * 6 / GIB, rel=1e-3)
+    assert old.prefill["peak"] > 5 * new.prefill["peak"]
+    assert "prefill_all_logits" in {a.code for a in old.assumption_items}
+    assert vllm.prefill["peak"] < new.prefill["peak"]
+
+
+def test_bad_transformers_version_is_a_one_line_error() -> None:
+    with pytest.raises(EstimatorError) as e:
+        estimate(model="llama-3.1-8b", transformers_version="latest")
+    assert "a version such as 4.44" in str(e.value) and "\n" not in str(e.value)

@@ -212,8 +212,33 @@ def training_activation_bytes(job: Job) -> float:
     return saved_activation_bytes(job) + working_bytes(job) + alibi_bytes(job)
 
 
-def inference_activation_bytes(job: Job, tokens: int | None = None) -> float:
-    """Peak transient bytes of one forward pass over ``tokens`` prompt tokens (prefill)."""
+LOGITS_TO_KEEP_VERSION = (4, 45)
+"""transformers release from which ``generate`` asks the model for the last position's logits
+only: ``GenerationMixin._prepare_generation_config`` passes ``num_logits_to_keep=1`` (renamed
+``logits_to_keep`` in 4.48) and ``LlamaForCausalLM.forward`` computes
+``self.lm_head(hidden_states[:, -num_logits_to_keep:, :])`` (src/transformers/models/llama/
+modeling_llama.py v4.45); v4.37-4.44 ran ``logits = self.lm_head(hidden_states); logits =
+logits.float()`` over every prompt position."""
+
+
+def all_prompt_logits(job: Job) -> bool:
+    """True when prefill forms logits for every prompt position: the request says so (remote
+    code), or engine=hf with transformers older than ``LOGITS_TO_KEEP_VERSION``."""
+    if job.req.all_logits:
+        return True
+    return job.engine == "hf" and version_tuple(job.req.transformers_version)[:2] < LOGITS_TO_KEEP_VERSION
+
+
+def prefill_working_set(job: Job, tokens: int | None = None) -> dict[str, float]:
+    """What one prefill forward holds besides weights and KV cache, by term (bytes).
+
+    tokens: prompt tokens in this forward (transformers: the whole prompt; vLLM/SGLang: one chunk
+    of max_num_batched_tokens; llama.cpp: one ubatch); mlp: the MLP step of one layer (3I + 2h
+    per token); attention: the attention step (q, k, v, o + 2h per token, eager scores of one
+    layer); logits: the last position's fp32 logits, or every position's (16-bit + fp32 upcast)
+    before transformers 4.45; masks: eager 4-D mask / ALiBi tensors; peak: max(mlp, attention,
+    logits) + masks (+ the last-position logits when they are not the peak term).
+    """
     m, tp = job.model, job.req.tensor_parallel
     cb = job.compute_bytes
     prompt = max(1, job.seq_len - job.req.new_tokens if job.req.new_tokens else job.seq_len)
@@ -224,16 +249,28 @@ def inference_activation_bytes(job: Job, tokens: int | None = None) -> float:
     attn_peak = ((q + kv + o) / tp + 2 * m.hidden) * tokens * cb
     masks = 0.0
     if _eager(job):
-        # the scores of one layer: this forward's query tokens against the whole prompt so far
+        # the scores of one layer: this forward's query tokens against the prompt so far
         sb = score_bytes(job)
-        scores = _scores(job, q_tokens=max(1, tokens // max(1, job.batch)), kv_tokens=min(prompt, max(1, tokens // max(1, job.batch))) if job.engine in ("vllm", "sglang") else prompt)
+        q_tokens = max(1, tokens // max(1, job.batch))
+        kv_tokens = min(prompt, q_tokens) if job.engine in ("vllm", "sglang") else prompt
+        scores = _scores(job, q_tokens=q_tokens, kv_tokens=kv_tokens)
         attn_peak += scores * sb.infer
         mlp_peak += scores * sb.kept_infer
         masks = causal_mask_bytes(job, cb) + baichuan_mask_bytes(job, cb)
-    if job.req.all_logits:
+    if all_prompt_logits(job):
         # 16-bit logits for every position, upcast to fp32 while the 16-bit copy is alive
-        return max(mlp_peak, attn_peak, tokens * m.vocab / tp * (cb + 4)) + masks
-    return max(mlp_peak, attn_peak) + job.batch * m.vocab * 4 + masks
+        logits = tokens * m.vocab / tp * (cb + 4)
+        peak = max(mlp_peak, attn_peak, logits) + masks
+    else:
+        logits = job.batch * m.vocab * 4.0
+        peak = max(mlp_peak, attn_peak) + logits + masks
+    return {"tokens": float(tokens), "mlp": mlp_peak, "attention": attn_peak, "logits": logits,
+            "masks": masks, "peak": peak}
+
+
+def inference_activation_bytes(job: Job, tokens: int | None = None) -> float:
+    """Peak transient bytes of one forward pass over ``tokens`` prompt tokens (prefill)."""
+    return prefill_working_set(job, tokens)["peak"]
 
 
 def vllm_profile_bytes(job: Job) -> float:

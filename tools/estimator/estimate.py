@@ -10,7 +10,7 @@ from typing import Any, get_args
 
 from pydantic import ValidationError
 
-from .activations import inference_activation_bytes
+from .activations import LOGITS_TO_KEEP_VERSION, all_prompt_logits, prefill_working_set
 from .assumptions import Assumption, assumption, texts, unique
 from .attention import alibi_kind, attention_path, check_attention, model_fixed_path
 from .errors import EstimatorError, InvalidRequestError
@@ -81,10 +81,19 @@ def prefill_tokens(job: Job) -> int:
     return job.batch * prompt
 
 
-def _inference_activations(job: Job) -> float:
-    if job.engine in ("llama.cpp", "vllm", "sglang"):
-        return inference_activation_bytes(job, tokens=prefill_tokens(job))
-    return inference_activation_bytes(job)
+def _prefill(job: Job) -> dict[str, float]:
+    """The engine's prefill working set (one forward over ``prefill_tokens``)."""
+    return prefill_working_set(job, tokens=prefill_tokens(job))
+
+
+def prefill_engine(job: Job) -> str:
+    """The engine and version whose prefill the estimate follows."""
+    if job.engine == "hf":
+        keep = "all prompt logits" if all_prompt_logits(job) else "last-position logits"
+        return f"transformers {job.req.transformers_version}, {attention_path(job)}, {keep}"
+    if job.engine in ("vllm", "sglang"):
+        return f"{job.engine} chunked prefill (max_num_batched_tokens {job.req.max_num_batched_tokens})"
+    return f"{job.engine} ubatch {LLAMA_CPP_UBATCH}, {'flash' if attention_path(job) == 'flash' else 'no -fa'}"
 
 
 def _training_notes(job: Job, phases: dict[str, float], peak: str | None) -> list[Assumption]:
@@ -147,6 +156,9 @@ def _notes(job: Job, phases: dict[str, float], peak: str | None) -> list[Assumpt
             out.append(assumption("prefill_chunked", engine=job.engine, tokens=tokens))
         elif job.engine == "hf":
             out.append(assumption("prefill_whole", engine="transformers", tokens=tokens))
+            if all_prompt_logits(job) and not job.req.all_logits:
+                out.append(assumption("prefill_all_logits", version=job.req.transformers_version,
+                                      since=".".join(map(str, LOGITS_TO_KEEP_VERSION))))
     if job.req.pipeline_parallel > 1 and m.tied_embeddings:
         out.append(assumption("tied_pipeline"))
     return out
@@ -175,6 +187,7 @@ def compute(job: Job) -> Estimate:
     capacity = job.gpu.usable_bytes
     serving = None
     phases: dict[str, float] = {}
+    prefill: dict[str, float] = {}
     peak_name: str | None = None
     logit_bytes: float | None = None
     if job.workload == "serve":
@@ -214,7 +227,8 @@ def compute(job: Job) -> Estimate:
         settings["grad_accum"] = job.req.grad_accum
     else:
         kv = job_kv_cache_bytes(job)
-        act = _inference_activations(job)
+        working = _prefill(job)
+        act = working["peak"]
         peak = weights + kv + act
         overhead = overhead_bytes(job, peak)
         reserved = peak + allocator_slack_bytes(job, peak)
@@ -224,6 +238,7 @@ def compute(job: Job) -> Estimate:
         fits = total <= capacity
         headroom = capacity - total
         settings["prefill_tokens"] = prefill_tokens(job)
+        prefill = {k: (v if k == "tokens" else gib(v)) for k, v in working.items()}
     split_total = param_split(job.model).total
     items = unique([*job.assumptions, *_notes(job, phases, peak_name)])
     return Estimate(
@@ -236,6 +251,7 @@ def compute(job: Job) -> Estimate:
         host_ram_gib=gib(HOST_BASE_BYTES + offloaded_host_bytes(job)), serving=serving,
         assumptions=texts(items), assumption_items=items, settings=settings,
         phases=phases, peak_phase=peak_name, bytes_per_logit=logit_bytes,
+        prefill=prefill, prefill_engine=prefill_engine(job) if prefill else None,
     )
 
 

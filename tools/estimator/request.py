@@ -102,6 +102,11 @@ class EstimateRequest(BaseModel):
         default=False,
         description="inference: logits for every prompt position (transformers < 4.45, remote code)",
     )
+    transformers_version: str = Field(
+        default="4.48",
+        description="engine=hf inference: before 4.45 generate computed logits for every prompt "
+        "position (no logits_to_keep)",
+    )
     grad_accum: int = Field(
         default=1, description="gradient accumulation steps: >1 keeps gradients alive during forward"
     )

@@ -166,6 +166,9 @@ def _check_ranges(req: EstimateRequest) -> None:
     if req.gptq_group_size not in (-1, 32, 64, 128, 256, 1024):
         raise InvalidRequestError("gptq_group_size", req.gptq_group_size,
                                   "accepted: 32, 64, 128, 256, 1024 or -1 (per output channel)")
+    if not _version_ok(req.transformers_version):
+        raise InvalidRequestError("transformers_version", req.transformers_version,
+                                  "a version such as 4.44 or 4.48.2")
     if not _version_ok(req.bnb_version):
         raise InvalidRequestError("bnb_version", req.bnb_version, "a version such as 0.41.1 or 0.45")
     if req.zero_bucket_size is not None and req.zero_bucket_size < 1:
