@@ -6,6 +6,7 @@ import pytest
 
 from tools.estimator import EstimatorError, estimate
 from tools.estimator.activations import logits_elements
+from tools.estimator.constants import SINGLE_SOURCE
 from tools.estimator.estimate import make_request
 from tools.estimator.params import param_split
 from tools.estimator.resolve import Job, resolve
@@ -64,3 +65,37 @@ def test_parameter_offload_keeps_only_the_gathered_units() -> None:
     off = zero3_weight_bytes(job(model="llama-3.1-70b", workload="full", zero_stage=3, num_gpus=8,
                                  engine="deepspeed"))
     assert on < off / 4
+
+
+def test_single_source_constants_are_marked_in_the_assumptions() -> None:
+    serve = estimate(model="llama-3.1-8b", workload="serve", tensor_parallel=2, num_gpus=2,
+                     suggest=False)
+    names = {a.params.get("name") for a in serve.assumption_items
+             if a.code == "single_source_constant"}
+    assert names == {"NON_TORCH_TP", "CUDA_GRAPHS"}
+    one = estimate(model="llama-3.1-8b", suggest=False)
+    assert not any(a.code == "single_source_constant" for a in one.assumption_items)
+
+
+def test_every_memory_constant_names_its_source() -> None:
+    import ast
+    from pathlib import Path
+
+    missing = []
+    for path in Path("tools/estimator").glob("*.py"):
+        body = ast.parse(path.read_text()).body
+        for i, node in enumerate(body):
+            if not isinstance(node, (ast.Assign, ast.AnnAssign)):
+                continue
+            target = node.targets[0] if isinstance(node, ast.Assign) else node.target
+            name = getattr(target, "id", "")
+            if not (name.isupper() and ("BYTES" in name or "BITS" in name or name in (
+                    "BLOCK_TOKENS", "NON_TORCH_TP", "NON_TORCH_TP1", "CUDA_GRAPHS", "DS_SUB_GROUP",
+                    "LLAMA_CPP_UBATCH", "VLLM_PROFILE_SEQS"))):
+                continue
+            nxt = body[i + 1] if i + 1 < len(body) else None
+            doc = nxt.value.value if isinstance(nxt, ast.Expr) and isinstance(nxt.value, ast.Constant) else ""
+            flagged = name in SINGLE_SOURCE and "single-source" in str(doc)
+            if not isinstance(doc, str) or not (any(c.isdigit() for c in doc) or flagged):
+                missing.append(f"{path.name}:{name}")
+    assert not missing, missing

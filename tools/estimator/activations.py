@@ -26,6 +26,8 @@ from .specs import ModelSpec
 from .weights import head_quantized, kbit_prepared, tp_placement
 
 VLLM_PROFILE_SEQS = 256
+"""vLLM's profiling run samples ``max_num_seqs`` sequences (default 256, vllm/engine/arg_utils.py
+EngineArgs.max_num_seqs, v0.4-0.6): the sampler's fp32 logits and probabilities for 256 rows."""
 
 
 def _attn_widths(m: ModelSpec) -> tuple[int, int, int]:

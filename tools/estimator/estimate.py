@@ -13,6 +13,7 @@ from pydantic import ValidationError
 from .activations import LOGITS_TO_KEEP_VERSION, all_prompt_logits, prefill_working_set
 from .assumptions import Assumption, assumption, texts, unique
 from .attention import alibi_kind, attention_path, check_attention, model_fixed_path
+from .constants import SINGLE_SOURCE
 from .errors import EstimatorError, InvalidRequestError
 from .frameworks import check_switches, loss_path
 from .kv import job_kv_cache_bytes
@@ -34,7 +35,10 @@ from .training import (
 from .weights import gptq_bits_per_weight, kbit_prepared, weights_bytes_per_gpu
 
 HOST_BASE_BYTES = 2 * GIB
+"""Host RAM of the Python process with torch/CUDA loaded before any offload. Not from framework
+code; single-source constant (marked ``single_source_constant`` in the assumptions)."""
 LLAMA_CPP_UBATCH = 512
+"""llama.cpp physical micro-batch: common/common.h ``n_ubatch = 512`` (b2424+, March 2024)."""
 
 
 def make_request(req: EstimateRequest | None = None, **fields: Any) -> EstimateRequest:
@@ -161,7 +165,24 @@ def _notes(job: Job, phases: dict[str, float], peak: str | None) -> list[Assumpt
                                       since=".".join(map(str, LOGITS_TO_KEEP_VERSION))))
     if job.req.pipeline_parallel > 1 and m.tied_embeddings:
         out.append(assumption("tied_pipeline"))
+    out += _single_source_notes(job)
     return out
+
+
+def _single_source_notes(job: Job) -> list[Assumption]:
+    """The single-source constants (``constants.SINGLE_SOURCE``) this job's estimate uses."""
+    from . import overhead, serving, training
+
+    used: list[tuple[str, float]] = []
+    if job.workload == "serve":
+        name = "NON_TORCH_TP" if job.req.num_gpus > 1 else "NON_TORCH_TP1"
+        used += [(name, float(getattr(serving, name))), ("CUDA_GRAPHS", serving.CUDA_GRAPHS)]
+    elif job.req.num_gpus > 1:
+        used.append(("NCCL_BYTES", float(overhead.NCCL_BYTES)))
+    if job.req.offload_device == "nvme" and job.req.offload != "none":
+        used.append(("NVME_STAGING_BYTES", float(training.NVME_STAGING_BYTES)))
+    return [assumption("single_source_constant", name=name, value=value / GIB,
+                       source=SINGLE_SOURCE[name]) for name, value in used]
 
 
 PHASE_ZH = {"load": "加载", "forward": "前向", "loss": "损失计算", "backward": "反向传播",

@@ -16,6 +16,8 @@ from .synthetic import model_from_config, parse_size, synthetic_model
 
 WORKLOADS_ORDER = ("full", "lora", "qlora", "inference", "serve")
 DTYPE_BYTES = {"fp32": 4, "bf16": 2, "fp16": 2, "fp8": 1}
+"""Bytes per element: ``torch.empty((), dtype=d).element_size()`` for float32, bfloat16,
+float16 and float8_e4m3fn (torch 2.1+)."""
 LORA_TARGET_SETS = {
     "all-linear": ("q", "k", "v", "o", "gate", "up", "down"),
     "all": ("q", "k", "v", "o", "gate", "up", "down"),

@@ -114,7 +114,9 @@ def head_quantized(job: Job) -> bool:
 
 
 GPTQ_SCALE_BITS = 16
+"""AutoGPTQ ``scales``: fp16 per group and output column (qlinear_cuda_old.py v0.7)."""
 GPTQ_GIDX_BITS = 32
+"""AutoGPTQ ``g_idx``: int32 per input channel (qlinear_cuda_old.py v0.7)."""
 
 
 def gptq_bits_per_weight(job: Job) -> float:
