@@ -85,5 +85,10 @@ class Estimate(BaseModel):
     peak_phase: str | None = Field(default=None, description="the phase that sets the peak")
     bytes_per_logit: float | None = Field(
         default=None, description="training: bytes per logit element at the loss/backward peak")
+    prefill: dict[str, float] = Field(
+        default={}, description="inference: the prefill working set beyond weights and KV cache "
+        "(GiB by term: mlp, attention, logits, masks, peak; 'tokens' is a count)")
+    prefill_engine: str | None = Field(
+        default=None, description="inference: the engine and version the prefill model follows")
     suggestions: list[Suggestion] = []
     settings: dict[str, object] = {}
