@@ -228,7 +228,7 @@ def fit(model: str, gpu: str, num_gpus: int, seq_len: int | None, as_json: bool)
 @click.option("--gpu", "-g", "gpu_list", multiple=True, help="GPU types to consider (repeat); default: common cards")
 @click.option("--max-gpus", type=int, default=64, show_default=True)
 @click.option("--objective", default="fewest_gpus", show_default=True,
-              help="fewest_gpus, cheapest, fastest or quality")
+              help="fewest_gpus, cheapest, fastest, quality or smallest_gpu")
 @click.option("--budget", type=float, default=None, help="max USD per hour for the whole job")
 @click.option("--seq-len", "-s", type=int, default=None, help="training sequence / serving context")
 @click.option("--users", type=int, default=1, show_default=True, help="serve: concurrent sequences")

@@ -42,6 +42,8 @@ class ServingCapacity(BaseModel):
     max_tokens: int = Field(description="KV-cache tokens that fit, all sequences together")
     max_model_len: int = Field(description="longest single sequence that fits")
     max_concurrent_seqs: int = Field(description="sequences of seq_len that fit at once")
+    seq_len: int = Field(default=0, description="tokens per sequence the capacity is counted for")
+    seq_kv_gib: float = Field(default=0.0, description="KV cache of one sequence of seq_len, per GPU")
     cuda_graphs_gib: float
 
 

@@ -77,5 +77,7 @@ def serving_capacity(job: Job, weights: float) -> ServingCapacity:
         max_tokens=int(pool // per_token_all) // BLOCK_TOKENS * BLOCK_TOKENS if per_token_all else 0,
         max_model_len=_max_len(job, pool),
         max_concurrent_seqs=int(pool // per_seq) if per_seq else 0,
+        seq_len=job.seq_len,
+        seq_kv_gib=gib(per_seq),
         cuda_graphs_gib=gib(CUDA_GRAPHS),
     )
