@@ -506,6 +506,38 @@ def _compare_rows(ask: Ask, target: Ask, base: dict[str, Any],
     return rows
 
 
+def _compare_pools(ask: Ask, box: Toolbox, results: list[tuple[str, Estimate]],
+                   found: list[guide.Concept]) -> Answer:
+    """Serving sides under a pool engine: every side fills the same memory budget, so they are
+    compared on what the KV pool holds (tokens and sequences), not on nvidia-smi's total."""
+    lang = ask.lang
+    rows = [(label, e, e.serving) for label, e in results if e.serving is not None]
+    best = max(rows, key=lambda r: r[2].max_tokens)
+    worst = min(rows, key=lambda r: r[2].max_tokens)
+    seq = best[2].seq_len
+    lines = [_l(lang, f"| | weights (GiB) | KV pool (GiB) | KV tokens | sequences of {seq:,} |",
+                f"| | 权重 (GiB) | KV 池 (GiB) | KV token 数 | {seq:,} token 的序列数 |"),
+             "|---|---:|---:|---:|---:|"]
+    for label, e, s in rows:
+        lines.append(f"| {label} | {e.per_gpu.weights_gib:.2f} | {s.kv_pool_gib:.2f} | "
+                     f"{s.max_tokens:,} | {s.max_concurrent_seqs} |")
+    head = _l(lang, f"**{best[0]} leaves the most room: {best[2].max_tokens:,} KV-cache tokens "
+              f"({best[2].max_concurrent_seqs} sequences of {seq:,})**, against "
+              f"{worst[2].max_tokens:,} ({worst[2].max_concurrent_seqs}) for {worst[0]}. The engine "
+              f"fills the same budget either way ({best[1].total_gib:.2f} GiB per GPU on nvidia-smi); "
+              "smaller weights leave a bigger KV pool.",
+              f"**{best[0]} 留的空间最多：KV 缓存可放 {best[2].max_tokens:,} 个 token（{seq:,} token 的序列 "
+              f"{best[2].max_concurrent_seqs} 条）**，{worst[0]} 为 {worst[2].max_tokens:,}（"
+              f"{worst[2].max_concurrent_seqs} 条）。两种情况引擎都占满同样的预算（nvidia-smi 每卡 "
+              f"{best[1].total_gib:.2f} GiB）；权重越小，KV 池越大。")
+    figures = [Figure(name=f"{label} {k}", gib=v) for label, e, s in rows
+               for k, v in (("weights", e.per_gpu.weights_gib), ("pool", s.kv_pool_gib),
+                            ("total", e.total_gib))]
+    kv = [c for c in guide.concepts() if c.stem == "kv-cache"][:1]
+    return _finish(ask, "compare", [head, "\n".join(lines)], box, _sources(found or kv, lang),
+                   figures, [best[1]], None)
+
+
 def compare(ask: Ask, box: Toolbox) -> Answer:
     """Two (or more) models, GPUs, methods, quantizations or ZeRO stages side by side."""
     from .offline import estimate_args
@@ -524,6 +556,9 @@ def compare(ask: Ask, box: Toolbox) -> Answer:
     results = [(label, e) for label, args in rows if (e := _est(box, args)) is not None]
     if not results:
         return concept(ask, box, kind="compare") if found else other(ask)
+    if all(e.serving is not None for _, e in results) and len({round(e.total_gib, 1) for _, e in
+                                                               results}) == 1:
+        return _compare_pools(ask, box, results, found)
     head = _l(lang, "| | model | GPU | per GPU (GiB) | usable (GiB) | fits |",
               "| | 模型 | 显卡 | 每卡 (GiB) | 可用 (GiB) | 放得下 |")
     lines = [head, "|---|---|---|---:|---:|---|"]

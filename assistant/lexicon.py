@@ -116,6 +116,8 @@ SEQ = [
         r"输入)\s*(?:长度)?\s*(?:为|是|=|:)?\s*(\d+(?:\.\d+)?)\s*(k)\b"),
     _re(r"(?<![\w.])(\d+(?:\.\d+)?)\s*(k)\s*(?:的)?\s*(?:序列|上下文|长度|context|prompt|tokens?|输入)"),
     _re(r"\b(?:at|with|for|@)\s+(\d+(?:\.\d+)?)\s*(k)\b"),  # "at 32k", "with 8k"
+    _re(r"(?<![\w.$])(\d+(?:\.\d+)?)\s*(k)[- ](?:context |token |tokens? )?(?:users?|requests?|sessions?|"
+        r"people|chats?|conversations?)\b"),  # "how many 8k users": 8k tokens each
     # a follow-up naming only a length: "what about 8k?", "and 16k", "回到 2k", "8k 呢"
     _re(r"^\W*(?:(?:ok|so|and|then)\W+)?(?:what about|how about|and|try|then|at|instead)\s+(\d+(?:\.\d+)?)"
         r"\s*(k)\b(?!\s*(?:users?|people|requests?|concurrent|gpus?|cards?|steps?|samples?))"),
@@ -197,7 +199,7 @@ KIND_COMPARE = _re(r"\bvs\.?\b|\bversus\b|\bcompare[ds]?\b|\bcomparison\b|\bwhic
                    r"needs|saves|takes|would|should)\b|\bwhich (?:is )?(?:better|cheaper|smaller|"
                    r"bigger)|\bdifference between\b|\bor\b.{0,40}\b(?:better|cheaper|more memory|"
                    r"less memory)|对比|比较|哪个更|哪个省|哪个好|分别|相比|区别大吗|有区别吗|差多少")
-KIND_CAPACITY = _re(r"max[-_ ]?model[-_ ]?len|how many (?:concurrent |simultaneous |parallel )?"
+KIND_CAPACITY = _re(r"max[-_ ]?model[-_ ]?len|how many (?:\d+k[- ])?(?:concurrent |simultaneous |parallel )?"
                     r"(?:users|requests|sequences|sessions|people|chats|streams)|longest (?:context|"
                     r"sequence|prompt)|max(?:imum)? (?:context|sequence|batch|seq|concurrency)|"
                     r"largest (?:batch|context)|biggest (?:batch|context)|how (?:long|large|big) (?:a |"

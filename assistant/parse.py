@@ -372,8 +372,8 @@ def _intent(ask: Ask, low: str) -> tuple[str | None, str | None]:
     numeric = bool(lx.NUMBER.search(low)) or target in ("users", "max_batch", "max_seq")
     if ask.has_model and (numeric or (target and not lx.FIT.search(low))):
         return "number", target or "total"
-    if ask.has_model or ask.has_gpu:
-        return "fit", None
+    if ask.has_model or ask.has_gpu or (ask.followup and ask.unresolved_model):
+        return "fit", None  # "换成 Qwen4-72B 呢": a model we do not know, to be asked about
     if ask.followup and ask.mentions():
         return None, None
     if lx.EXPLAIN.search(low):
