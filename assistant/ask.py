@@ -13,13 +13,15 @@ from typing import Literal
 from pydantic import BaseModel
 
 Intent = Literal["fit", "number", "plan", "explain"]
+Kind = Literal["fit", "why", "concept", "delta", "compare", "capacity", "plan", "other"]
 Target = Literal["total", "kv_cache", "weights", "activations", "optimizer", "gradients",
                  "max_batch", "max_seq", "users"]
 TRAINING = ("full", "lora", "qlora")
 
 # fields that a follow-up inherits when the new message does not set them
 _SETTINGS = ("quant", "weight_dtype", "kv_cache_dtype", "seq_len", "batch_size", "users",
-             "zero_stage", "tensor_parallel", "offload", "optimizer", "engine", "grad_ckpt")
+             "zero_stage", "tensor_parallel", "offload", "optimizer", "engine", "grad_ckpt",
+             "flash_attn", "lora_r")
 
 
 class Ask(BaseModel):
@@ -48,9 +50,30 @@ class Ask(BaseModel):
     optimizer: str | None = None
     engine: str | None = None
     grad_ckpt: bool | None = None
+    flash_attn: bool | None = None
+    lora_r: int | None = None
     lang: str = "en"
     query: str = ""
     followup: bool = False
+    # what kind of question, and what else the words said (see assistant.kinds)
+    kind: Kind | None = None
+    models: list[str] = []
+    gpus: list[str] = []
+    quants: list[str] = []
+    seq_values: list[int] = []
+    rank_values: list[int] = []
+    zero_values: list[int] = []
+    negated: dict[str, str] = {}
+    evidence: dict[str, str] = {}
+    ruled_out: list[str] = []
+    bare_size: bool = False
+    resolved_note: str = ""
+    unresolved_model: str = ""
+    unresolved_gpu: str = ""
+    nearest: list[str] = []
+    paste: str = ""
+    gpu_pick: str = ""
+    correction: bool = False
 
     @property
     def has_model(self) -> bool:
@@ -77,6 +100,10 @@ class Ask(BaseModel):
         if self.intent == "explain" or self.intent is None:
             return []
         out = []
+        if self.unresolved_model:
+            return ["model"]
+        if self.unresolved_gpu:
+            return ["gpu"]
         if not self.has_model:
             out.append("model_size" if self.family else "model")
         if self.intent == "fit" and not self.has_gpu:
@@ -99,29 +126,68 @@ class Ask(BaseModel):
 
 def merge(prev: Ask | None, new: Ask) -> Ask:
     """``new`` completed from ``prev``: essentials always, settings only for follow-ups."""
+    if prev is not None and new.kind in ("why", "delta", "compare", "capacity") and \
+            not new.has_model and not new.unresolved_model and prev.has_model:
+        return _carry_subject(prev, new)
     if prev is None or new.intent == "explain" or prev.intent in (None, "explain"):
         return new if new.intent else new.model_copy(update={"intent": "explain"})
     fresh = new.has_model and new.has_gpu and not new.followup
     if fresh:
         return new
+    update = _essentials(prev, new)
+    followup = new.followup or new.intent is None or bool(prev.missing())
+    if followup:
+        _follow_settings(prev, new, update)
+    return new.model_copy(update=update)
+
+
+def _carry_subject(prev: Ask, new: Ask) -> Ask:
+    """"and at 128k, how much each?" after a comparison: the same models, the new setting."""
+    carry: dict[str, object] = {
+        "model": prev.model, "model_name": prev.model_name, "models": prev.models,
+        "bare_size": prev.bare_size, "workloads": new.workloads or prev.workloads}
+    if not new.has_gpu and not new.unresolved_gpu:
+        carry.update(gpu=prev.gpu, gpu_name=prev.gpu_name, gpus=prev.gpus,
+                     gpu_memory_gb=prev.gpu_memory_gb, num_gpus=new.num_gpus or prev.num_gpus,
+                     paste=prev.paste)
+    for f in _SETTINGS:
+        if getattr(new, f) is None:
+            carry.setdefault(f, getattr(prev, f))
+    if new.intent in (None, "explain"):
+        carry["intent"] = "number"
+    return new.model_copy(update=carry)
+
+
+def _essentials(prev: Ask, new: Ask) -> dict[str, object]:
+    """Intent, model and GPU the follow-up did not restate."""
     update: dict[str, object] = {}
     if new.intent is None:
         update["intent"] = prev.intent
         update["target"] = prev.target
     if not new.has_model:
         update.update(model=prev.model, model_name=prev.model_name, family=new.family or prev.family)
-    if not new.has_gpu:
+    if not new.has_gpu and not new.unresolved_gpu:
         update.update(gpu=prev.gpu, gpu_name=prev.gpu_name, gpu_memory_gb=prev.gpu_memory_gb,
-                      gpu_local=prev.gpu_local)
+                      gpu_local=prev.gpu_local, gpus=prev.gpus)
+        if not new.paste:
+            update.update(paste=prev.paste, gpu_pick=new.gpu_pick or prev.gpu_pick)
         if new.num_gpus is None:
             update["num_gpus"] = prev.num_gpus
-    followup = new.followup or new.intent is None or bool(prev.missing())
-    if followup:
-        if not new.workloads:
-            update["workloads"] = prev.workloads
-        for f in _SETTINGS:
-            if getattr(new, f) is None:
-                update[f] = getattr(prev, f)
-        if new.workloads and new.workloads != prev.workloads and new.quant is None:
-            update["quant"] = None  # "and for QLoRA?" must not keep the previous 4-bit choice
-    return new.model_copy(update=update)
+    if new.unresolved_model or new.has_model:
+        update.setdefault("bare_size", new.bare_size)
+    else:
+        update.update(bare_size=prev.bare_size, resolved_note=prev.resolved_note)
+    return update
+
+
+def _follow_settings(prev: Ask, new: Ask, update: dict[str, object]) -> None:
+    """Settings, workloads and kind a follow-up inherits."""
+    if not new.workloads:
+        update["workloads"] = prev.workloads
+    for f in _SETTINGS:
+        if getattr(new, f) is None:
+            update[f] = getattr(prev, f)
+    if new.kind in (None, "fit") and prev.kind in ("capacity", "fit") and new.intent is None:
+        update["kind"] = prev.kind
+    if new.workloads and new.workloads != prev.workloads and new.quant is None:
+        update["quant"] = None  # "and for QLoRA?" must not keep the previous 4-bit choice

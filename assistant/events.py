@@ -20,8 +20,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-Verdict = Literal["yes", "no", "need_more_info"]
+Verdict = Literal["yes", "no", "borderline", "depends", "need_more_info"]
 Backend = Literal["offline", "llm"]
+UNDERSTOOD_PREFIXES = ("Understood:", "理解为：")
 
 
 class Option(BaseModel):
@@ -34,6 +35,9 @@ class Option(BaseModel):
     model: str = ""
     gpu: str = ""
     num_gpus: int = 1
+    terms: dict[str, float] = Field(
+        default_factory=dict, description="per-GPU GiB of each estimator term (PerGpu field "
+        "names: weights_gib, kv_cache_gib, ...); empty when the tool gave only the total")
 
 
 class Source(BaseModel):
@@ -65,6 +69,23 @@ class Answer(BaseModel):
     notices: list[str] = []
     missing: list[str] = []
     lang: str = "en"
+    kind: str | None = Field(default=None, description=(
+        "what was asked: fit, why, concept, delta, compare, capacity, plan or other"))
+    understood: dict[str, Any] = Field(default={}, description=(
+        "the slots the answer used (canonical values: model id, workload, quant, gpu id, ...)"))
+    counts: dict[str, int] = Field(default={}, description=(
+        "counts the answer gives: users, tokens (longest context), batch"))
+
+    def understood_line_first(self) -> bool:
+        """True when the answer opens with what was understood (every answer but "other")."""
+        return self.answer.lstrip("_*> ").startswith(UNDERSTOOD_PREFIXES)
+
+    @property
+    def body(self) -> str:
+        """The answer after its understood line (the verdict comes first there)."""
+        if not self.understood_line_first():
+            return self.answer
+        return self.answer.split("\n", 1)[1].lstrip("\n") if "\n" in self.answer else ""
 
     def to_json(self) -> dict[str, Any]:
         """The contract read by our checks (and a few helpful extras)."""

@@ -1,4 +1,4 @@
-"""Thumbs up / down on answers, stored in SQLite next to the conversations.
+"""Thumbs up / down on answers, stored in the one store next to the conversations.
 
 The web app and the Slack bot record what a user thought of one answer of one conversation::
 
@@ -7,40 +7,29 @@ The web app and the Slack bot record what a user thought of one answer of one co
     list_feedback("conv-1")          # every vote, oldest first
     latest_feedback("conv-1")        # the current vote per message (a later vote replaces one)
 
-The database is ``$HEADROOM_HOME/feedback.sqlite3`` (``~/.local/share/headroom`` by default; see
-:mod:`assistant.config`). The table is append-only: each vote is a new row and a change of mind
-is a later row, so nothing is ever updated in place. Every write is one SQLite transaction in
-WAL mode: it is committed whole or rolled back whole, so a failed write never loses stored rows.
+The store is :mod:`assistant.db`'s: ``$HEADROOM_HOME/headroom.sqlite3`` by default, PostgreSQL
+when ``HEADROOM_DB_URL`` says so (every replica then sees every vote). ``path=`` names a SQLite
+file instead. The table is append-only: each vote is a new row and a change of mind is a later
+row, so nothing is ever updated in place. Every write is one transaction: committed whole or
+rolled back whole, so a failed write never loses stored rows.
 """
 
 from __future__ import annotations
 
-import sqlite3
 import time
-from collections.abc import Iterator
-from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from sqlalchemy import insert, select
+
+from .db import Database, DbOptions, StoreError, database, sqlite_url
+from .schema import feedback as table
+
 Rating = Literal["up", "down", "none"]
 RATINGS: tuple[str, ...] = ("up", "down", "none")
 MAX_TEXT = 20_000
-DB_NAME = "feedback.sqlite3"
 TIMEOUT_S = 10.0
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS feedback (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    conversation_id TEXT NOT NULL CHECK (length(conversation_id) > 0),
-    message_index INTEGER NOT NULL CHECK (message_index >= 0),
-    rating TEXT NOT NULL CHECK (rating IN ('up', 'down', 'none')),
-    text TEXT NOT NULL,
-    source TEXT NOT NULL,
-    created_at REAL NOT NULL
-);
-CREATE INDEX IF NOT EXISTS feedback_conversation ON feedback (conversation_id, message_index);
-"""
 
 
 class FeedbackError(ValueError):
@@ -61,26 +50,19 @@ class Feedback:
     """Unix time in seconds."""
 
 
-def default_path() -> Path:
-    """``$HEADROOM_HOME/feedback.sqlite3``."""
+def _db(path: Path | None, db: Database | None, timeout_s: float) -> Database:
+    """The database to use: ``db``, a SQLite file at ``path``, or the configured store."""
+    if db is not None:
+        return db
+    if path is not None:
+        try:
+            return database(sqlite_url(Path(path)), DbOptions(statement_timeout_s=timeout_s))
+        except StoreError as e:
+            raise FeedbackError(f"feedback store: {e}") from None
     from .config import load_settings
+    from .memory import open_database
 
-    return load_settings().home / DB_NAME
-
-
-@contextmanager
-def _connect(path: Path | None, timeout_s: float) -> Iterator[sqlite3.Connection]:
-    """An open connection with the schema in place; SQLite errors become FeedbackError."""
-    db = Path(path) if path is not None else default_path()
-    try:
-        db.parent.mkdir(parents=True, exist_ok=True)
-        with closing(sqlite3.connect(db, timeout=timeout_s)) as conn:
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA synchronous=FULL")
-            conn.executescript(_SCHEMA)  # idempotent; runs in its own transaction
-            yield conn
-    except (sqlite3.Error, OSError) as e:
-        raise FeedbackError(f"feedback store {db}: {e}") from e
+    return open_database(load_settings())
 
 
 def normalize_rating(rating: str | bool | None) -> Rating:
@@ -101,7 +83,8 @@ def normalize_rating(rating: str | bool | None) -> Rating:
 
 def record_feedback(conversation_id: str, message_index: int, rating: str | bool | None, *,
                     text: str = "", source: str = "web", path: Path | None = None,
-                    now: float | None = None, timeout_s: float = TIMEOUT_S) -> Feedback:
+                    db: Database | None = None, now: float | None = None,
+                    timeout_s: float = TIMEOUT_S) -> Feedback:
     """Store one vote on message ``message_index`` of ``conversation_id`` and return it.
 
     Args:
@@ -111,45 +94,67 @@ def record_feedback(conversation_id: str, message_index: int, rating: str | bool
             labels "Like"/"Dislike" are accepted.
         text: The rated message's text (kept so the vote can be read without the conversation).
         source: Which front end recorded it: "web", "slack", ...
-        path: The database file (default ``$HEADROOM_HOME/feedback.sqlite3``).
+        path: A SQLite file to use instead of the configured store.
+        db: A :class:`Database` to use instead of the configured store.
         now: Timestamp override (tests).
         timeout_s: How long to wait for another writer before giving up (FeedbackError).
     """
     if not isinstance(conversation_id, str) or not conversation_id.strip():
         raise FeedbackError("a vote needs a conversation id")
+    from .memory import key
+
+    stored_id = key(conversation_id)
     if isinstance(message_index, bool) or not isinstance(message_index, int) or message_index < 0:
         raise FeedbackError(f"message index {message_index!r} is not a non-negative integer")
     value = normalize_rating(rating)
-    row = (conversation_id, message_index, value, str(text)[:MAX_TEXT], str(source),
-           time.time() if now is None else float(now))
-    with _connect(path, timeout_s) as conn, conn:  # one transaction: all or nothing
-        cur = conn.execute(
-            "INSERT INTO feedback (conversation_id, message_index, rating, text, source, created_at)"
-            " VALUES (?, ?, ?, ?, ?, ?)", row)
-        new_id = int(cur.lastrowid or 0)
-    return Feedback(new_id, conversation_id, message_index, value, row[3], source, row[5])
+    if message_index > 2**31 - 1:
+        raise FeedbackError(f"message index {message_index!r} is too large")
+    from .memory import clean_text
+
+    created = time.time() if now is None else float(now)
+    row: dict[str, str | int | float] = {"conversation_id": stored_id, "message_index": message_index, "rating": value,
+           "text": clean_text(str(text)[:MAX_TEXT]), "source": str(source)[:32],
+           "created_at": created}
+    store = _db(path, db, timeout_s)
+    try:
+        with store.transaction() as conn:  # one transaction: all or nothing
+            new_id = conn.execute(insert(table).values(**row).returning(table.c.id)).scalar_one()
+    except StoreError as e:
+        raise FeedbackError(f"feedback store: {e}") from None
+    return Feedback(int(new_id), conversation_id, message_index, value, str(row["text"]),
+                    str(row["source"]), created)
 
 
 def list_feedback(conversation_id: str | None = None, *, limit: int | None = None,
-                  path: Path | None = None, timeout_s: float = TIMEOUT_S) -> list[Feedback]:
+                  path: Path | None = None, db: Database | None = None,
+                  timeout_s: float = TIMEOUT_S) -> list[Feedback]:
     """Stored votes, oldest first: of one conversation, or all (the newest ``limit`` of them)."""
-    query = "SELECT id, conversation_id, message_index, rating, text, source, created_at FROM feedback"
-    args: list[object] = []
+    from .memory import key
+
+    query = select(table.c.id, table.c.conversation_id, table.c.message_index, table.c.rating,
+                   table.c.text, table.c.source, table.c.created_at).order_by(table.c.id.desc())
     if conversation_id is not None:
-        query += " WHERE conversation_id = ?"
-        args.append(conversation_id)
-    query += " ORDER BY id DESC"
+        query = query.where(table.c.conversation_id == key(conversation_id))
     if limit is not None:
-        query += " LIMIT ?"
-        args.append(int(limit))
-    with _connect(path, timeout_s) as conn:
-        rows = conn.execute(query, args).fetchall()
-    return [Feedback(*r) for r in reversed(rows)]
+        query = query.limit(max(0, int(limit)))
+    store = _db(path, db, timeout_s)
+    try:
+        with store.transaction(write=False) as conn:
+            rows = conn.execute(query).all()
+    except StoreError as e:
+        raise FeedbackError(f"feedback store: {e}") from None
+    out = [Feedback(int(r[0]), str(r[1]), int(r[2]), r[3], str(r[4]), str(r[5]), float(r[6]))
+           for r in reversed(rows)]
+    if conversation_id is not None:  # a hashed long id: report the id the caller used
+        out = [Feedback(f.id, conversation_id, *(
+            f.message_index, f.rating, f.text, f.source, f.created_at)) for f in out]
+    return out
 
 
-def latest_feedback(conversation_id: str, *, path: Path | None = None) -> dict[int, Feedback]:
+def latest_feedback(conversation_id: str, *, path: Path | None = None,
+                    db: Database | None = None) -> dict[int, Feedback]:
     """The current vote per message index of one conversation (withdrawn votes left out)."""
     current: dict[int, Feedback] = {}
-    for fb in list_feedback(conversation_id, path=path):
+    for fb in list_feedback(conversation_id, path=path, db=db):
         current[fb.message_index] = fb
     return {i: fb for i, fb in current.items() if fb.rating != "none"}

@@ -68,3 +68,12 @@ def too_long(message: str) -> str | None:
         return None
     return (f"That message is {len(message):,} characters; the limit is {MAX_MESSAGE_CHARS:,}. "
             "Send the question and only the relevant part of any nvidia-smi output.")
+
+
+def too_long_text(message: str, lang: str) -> str:
+    """The oversized-message refusal in the user's language."""
+    if lang == "zh":
+        return (f"这条消息有 {len(message):,} 个字符，上限是 {MAX_MESSAGE_CHARS:,}。请只发问题和 "
+                "nvidia-smi 输出中相关的部分。")
+    return (f"That message is {len(message):,} characters; the limit is {MAX_MESSAGE_CHARS:,}. "
+            "Send the question and only the relevant part of any nvidia-smi output.")

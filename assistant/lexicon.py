@@ -43,7 +43,7 @@ COUNT_ANYWHERE = [
 # --- generic memory ("an 8 GB GPU", "fit in 24 GB", "24G显存") ---
 MEMORY = _re(r"(?<![\w.])(\d+(?:\.\d+)?)\s*(?:gb|gib|g)(?![a-z])")
 MEMORY_CONTEXT_AFTER = _re(
-    r"^\s*(?:of\s+)?(?:gpu|card|vram|graphics|nvidia|memory|video|显存|显卡|的卡|卡|内存|"
+    r"^\s*(?:of\s+)?(?:gpu|card|vram|graphics|nvidia|memory|video|显存|的?显卡|的卡|卡|内存|的?gpu|"
     r"(?:is\s+|be\s+)?(?:enough|sufficient)|够|足够)")
 MEMORY_CONTEXT_BEFORE = _re(
     r"(?:\bin|\binto|\bwith|\bon|\bonly|\bhave|\bhas|\ba|\ban|\bmy|显存|只有|单张|一张|用|"
@@ -99,13 +99,19 @@ SEQ = [
     _re(r"(\d+(?:\.\d+)?)\s*(k|m)?\s*(?:-?\s*tokens?\s*)?(?:of\s+)?(?:context|ctx|"
                r"sequence|seq\b|prompt|上下文|长度|序列|长文本)"),
     _re(r"(?:context(?:[ _](?:length|window|size|len))?|seq(?:uence)?[ _-]?len(?:gth)?|"
-               r"max[_ ]model[_ ]len|上下文(?:长度)?|序列长度|长度)\s*(?:of|=|:|is|为|是|到|设为)?"
+               r"max[-_ ]?model[-_ ]?len|上下文(?:长度)?|序列长度|长度)\s*(?:of|=|:|is|为|是|到|设为)?"
                r"\s*(\d+(?:\.\d+)?)\s*(k|m)?"),
     _re(r"(\d+(?:\.\d+)?)\s*(k|m)?[- ]?tokens?\b"),
+    _re(r"\bseq(?:uence)?(?:[ _-]?len(?:gth)?)?\s*(?:=|:|of|is|为|是|到|改|改成|改到|拉到|开到|设为|设成)?"
+        r"\s*(\d+(?:\.\d+)?)\s*(k)?\b"),
+    _re(r"(?:prompt|请求|每人|每个人|每条|上下文\s*(?:要|开|拉|设|改)*\s*(?:到|成|满)?|context(?: of)?|序列|"
+        r"输入)\s*(?:长度)?\s*(?:为|是|=|:)?\s*(\d+(?:\.\d+)?)\s*(k)\b"),
+    _re(r"(?<![\w.])(\d+(?:\.\d+)?)\s*(k)\s*(?:的)?\s*(?:序列|上下文|长度|context|prompt|tokens?|输入)"),
     _re(r"\b(?:at|with|for|@)\s+(\d+(?:\.\d+)?)\s*(k)\b"),  # "at 32k", "with 8k"
 ]
 BATCH = [
-    _re(r"(?:micro[ _-]?)?batch(?:[ _-]?size)?\s*(?:of|=|:|is|为|是)?\s*(\d+)"),
+    _re(r"(?:micro[ _-]?)?batch(?:[ _-]?size)?\s*(?:of|=|:|is|to|为|是|开到|改成|改到|拉到|设成|设为|调到|到)?"
+        r"\s*(\d+)"),
     _re(r"\bbs\s*=?\s*(\d+)"),
     _re(r"(?:批大小|批次大小|批量大小|批量|批)\s*(?:为|是|=)?\s*(\d+)"),
 ]
@@ -160,3 +166,72 @@ FOLLOWUP = _re(r"^\s*(?:and\b|what about|how about|what if|instead|same\b|then\b
                       r"那|那么|如果|换成|改成|要是|再)|(?:them|those|instead)\b|呢\s*[?？]?\s*$")
 LOCAL = _re(r"\bmy (?:gpu|card|machine|computer|graphics|box)|this (?:machine|gpu|box|server)|"
                    r"\blocal gpu|我的(?:显卡|gpu|电脑|机器)|本机|这台")
+
+# --- question kinds (see assistant.kinds; the order of checks lives there) ---
+KIND_WHY = _re(r"\bwhy\b|\bhow come\b|\bwhat causes\b|\bwhat(?:'s| is) (?:eating|using|taking)|"
+               r"\bstill (?:oom|ooms|runs? out|out of memory)|为什么|为啥|为何|怎么会|咋会|原因|凭什么|"
+               r"还是\s*(?:oom|爆|不够|炸|溢出)|怎么还")
+KIND_OOM = _re(r"\boom\b|out of memory|cuda error|ran out|爆显存|显存不足|爆了|炸了")
+KIND_DELTA = _re(r"how much (?:memory |vram |gpu memory |space )?(?:does|do|will|would|can|could|"
+                 r"is)\b[^?]{0,60}?\b(?:save|saves|saved|cost|costs|add|adds|reduce|cut|free|use "
+                 r"more|increase|change)|how much (?:more|less|extra)|how much (?:do|does|would|"
+                 r"will) (?:i|we|it) save|\bsavings?\b|省多少|能省|省了多少|省下|节省|多多少|多用多少|"
+                 r"多占多少|少多少|增加多少|减少多少|差多少(?!显存.*对比)|省掉|能少")
+KIND_COMPARE = _re(r"\bvs\.?\b|\bversus\b|\bcompare[ds]?\b|\bcomparison\b|\bwhich (?:one )?(?:is|uses|"
+                   r"needs|saves|takes|would|should)\b|\bwhich (?:is )?(?:better|cheaper|smaller|"
+                   r"bigger)|\bdifference between\b|\bor\b.{0,40}\b(?:better|cheaper|more memory|"
+                   r"less memory)|对比|比较|哪个更|哪个省|哪个好|分别|相比|区别大吗|有区别吗|差多少")
+KIND_CAPACITY = _re(r"max[-_ ]?model[-_ ]?len|how many (?:concurrent |simultaneous |parallel )?"
+                    r"(?:users|requests|sequences|sessions|people|chats|streams)|longest (?:context|"
+                    r"sequence|prompt)|max(?:imum)? (?:context|sequence|batch|seq|concurrency)|"
+                    r"largest (?:batch|context)|biggest (?:batch|context)|how (?:long|large|big) (?:a |"
+                    r"can )?(?:the )?(?:context|batch)|how many tokens|最多(?:能|可以)?(?:同时|并发|开|"
+                    r"支持|撑)|最长|最大(?:能|可以)?(?:开|支持|的)?(?:上下文|batch|批|序列|长度|并发)|"
+                    r"能撑几|几个人|多少(?:个)?(?:并发|用户|人)|能开到多少|上下文.{0,6}多少|batch.{0,6}"
+                    r"多少|并发.{0,6}多少|起得来|起来吗|能启动|启动得了|能起")
+KIND_PLAN = _re(r"\bwhat (?:gpus?|cards?|hardware|setup|config(?:uration)?|instance)s? (?:do|would|"
+                r"should|will)\b|\bwhich (?:gpus?|cards?|instance)\b|\bhow many (?:gpus|cards|[a-z0-9 -]{1,16}"
+                r"?s) (?:do|would|will|should|are) (?:i|we|you)? ?(?:need|required)|\bcheapest\b|"
+                r"\bwhat (?:can|could) i run\b|\bwhat (?:models?|llms?) (?:can|could|will)\b|"
+                r"\brecommend|\bwhat should i (?:buy|rent|get|use)|\bbudget\b|最便宜|最省钱|需要什么(?:样的)?"
+                r"(?:配置|显卡|卡|gpu|机器)|需要几张|需要多少张|要几张|几张卡|推荐|选哪|买什么|租什么|"
+                r"哪(?:种|个|款|张|些)(?:显卡|gpu|卡)|能玩(?:点)?什么|能跑(?:点)?什么|什么配置|配置要求")
+KIND_CONCEPT = _re(r"how many bits|bits? per (?:weight|param)|多少\s*(?:bit|位|比特)|\bwhat(?:'s| is| are| does)\b|\bwhat do\b.{0,30}\bmean|\bexplain\b|\bhow does\b|"
+                   r"\bhow do(?:es)?\b.{0,40}\bwork|\bmeaning of\b|\btell me about\b|\bdefine\b|"
+                   r"\bis it true\b|\bdifference\b|\bwhen should\b|\bshould i use\b|\bdo i need\b|"
+                   r"什么是|是什么|是啥|是个啥|啥是|干嘛用|干什么用|什么意思|怎么省|如何省|原理|解释|介绍|区别|"
+                   r"是不是真的|有什么用|怎么算|怎么理解|啥意思|啥区别|有啥区别")
+KIND_OFFTOPIC = _re(r"\b(?:write|compose) (?:me )?(?:a |an )?(?:poem|song|haiku|story|essay|joke)|"
+                    r"\btell me a joke|\bweather\b|\brecipe\b|\btranslate\b|\bstock price|写(?:一)?首|"
+                    r"作诗|写诗|讲个笑话|笑话|天气|菜谱|翻译一下|股价|写一篇")
+KIND_GREETING = _re(r"^\s*(?:hi|hello|hey|yo|thanks|thank you|good (?:morning|evening)|你好|您好|"
+                    r"嗨|哈喽|谢谢|早上好|晚上好|在吗)[\s!！.。~～?？]*$")
+
+# --- the domain: a message with none of these (and no model or GPU) is not a sizing question ---
+DOMAIN = _re(r"\bseq\b|\bbs\b|\bgpus?\b|vram|memory|\bmem\b|显存|显卡|内存|\bmodel|模型|\bllms?\b|lora|train|tun(?:e|ing)|"
+             r"微调|训练|推理|部署|inference|\bserv|\bkv\b|cache|quantiz|量化|token|batch|context|上下文|"
+             r"\boom\b|cuda|vllm|zero|fsdp|deepspeed|flash|checkpoint|nvidia|\bmla\b|\bmoe\b|"
+             r"attention|注意力|adam|optimi[sz]er|优化器|gguf|awq|gptq|nf4|int[48]|fp8|fp16|bf16|"
+             r"\brtx\b|\bgib?\b|\d\s*gb|\d\s*g\b|参数|offload|卸载|\bpeft\b|ollama|llama|qwen|mistral|"
+             r"deepseek|gemma|\bphi\b|卡|\bparams?\b|sglang|tgi|\btp\b|并行|parallel|显卡|算力|h100|a100|"
+             r"4090|3090|a10\b|\bt4\b|l40s|h200")
+# model-like names (to notice one the catalog does not know: "Qwen4-72B")
+MODEL_LIKE = _re(r"\b(?:llama|qwen|mistral|mixtral|gemma|phi|deepseek|yi|falcon|glm|chatglm|internlm|"
+                 r"baichuan|gpt|olmo|command-r|dbrx|starcoder|codellama|vicuna|solar|minicpm|granite)"
+                 r"[\w.-]*?\d[\w.-]*")
+# GPU-like names (to notice one the catalog does not know: "RTX 3060 12GB" before it was added)
+GPU_LIKE = _re(r"\b(?:rtx|gtx|titan|quadro|tesla|radeon|instinct|gaudi)\s*[a-z]?\d{2,4}\w*(?:\s*(?:ti|"
+               r"super|ada|xt|x))?|\b[2-5]0[5-9]0\s*(?:ti|super)?\b|\b(?:a|h|l|b|t)\d{1,4}[a-z]?\b"
+               r"(?![\w.-]*b\b)|\b(?:p|v)(?:40|100|4|6000)\b|\bmi\d{3}\w?\b")
+GPU_PICK = _re(r"\bgpu\s*#?\s*(\d)\b|\bcard\s*#?\s*(\d)\b|\bdevice\s*(\d)\b|(\d)\s*号卡|卡\s*(\d)\b")
+GPU_FREE = _re(r"\b(?:the )?(?:free|idle|empty|unused) (?:one|gpu|card)\b|\bone of (?:them|those|these)"
+               r"\b|空闲的|空着的|闲着的|没人用的|那张空")
+CORRECTION = _re(r"^\s*(?:no|nope|not|actually|i meant|i mean|sorry|不是|不对|我是说|我的意思是)\b[\s,，]")
+RANK = _re(r"(?:\brank|\blora[ _-]?r|\br)\s*(?:=|of|to|from|:|为|是|从|提到|改成|到)?\s*(\d{1,4})\b")
+ZERO_ALL = _re(r"zero[\s_-]*(?:stage[\s_-]*)?([0-3])(?!\d)")
+ENGINE_HF = _re(r"\bhf\b|hugging ?face|transformers|\bgenerate\(|hf generate|trainer\b|\bpeft\b")
+ENGINE_LLAMACPP = _re(r"llama\.cpp|llama-server|ollama|\bgguf\b|lm ?studio")
+ENGINE_VLLM = _re(r"\bvllm\b")
+ENGINE_SGLANG = _re(r"\bsglang\b")
+FLASH_ON = _re(r"flash[- _]?attn|flash[- _]?attention|\bfa-?[23]\b|\bsdpa\b")
+CKPT_ON = _re(r"(?:gradient|activation|grad)[- _]?checkpoint|梯度检查点|\bcheckpointing\b")

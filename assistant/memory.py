@@ -1,34 +1,53 @@
-"""Conversation memory that survives a restart: turns and the understood question per id.
+"""Conversation memory that survives a restart and is shared by every replica.
 
-SQLite by default (``$HEADROOM_HOME/conversations.sqlite3``, WAL mode, safe across threads and
-processes on one machine); PostgreSQL when ``HEADROOM_DB_URL`` is ``postgresql://...`` so that
-several instances (web app, Slack bot) share conversations. ``psycopg`` is imported only then.
+Turns and the understood question per conversation id, in the one store of :mod:`assistant.db`
+(SQLite by default, PostgreSQL via ``HEADROOM_DB_URL``, so any web worker or Slack replica can
+continue any conversation). One turn (the user's message, the answer and the new state) is one
+transaction: it is stored whole or not at all.
 
     store = open_store(load_settings())
-    store.add_turn("slack:C1:1700.1", "user", "can I fine-tune 13B on an A10?")
-    store.history("slack:C1:1700.1")  # [Turn(role='user', content=...)]
+    store.record_turn("slack:C1:1700.1", "can I fine-tune 13B on an A10?", "No: ...", "offline",
+                      state={"model": "13B"})
+    store.history("slack:C1:1700.1")  # [Turn(role='user', ...), Turn(role='assistant', ...)]
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
-import sqlite3
-import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .config import ConfigError, Settings
+from sqlalchemy import Connection, insert, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-_SCHEMA = (
-    "CREATE TABLE IF NOT EXISTS headroom_turns (id {serial} PRIMARY KEY, "
-    "conversation_id TEXT NOT NULL, role TEXT NOT NULL, content TEXT NOT NULL, "
-    "backend TEXT NOT NULL DEFAULT '', created_at DOUBLE PRECISION NOT NULL)",
-    "CREATE INDEX IF NOT EXISTS headroom_turns_conv ON headroom_turns (conversation_id, id)",
-    "CREATE TABLE IF NOT EXISTS headroom_state (conversation_id TEXT PRIMARY KEY, "
-    "state TEXT NOT NULL, updated_at DOUBLE PRECISION NOT NULL)",
-)
+from .config import ConfigError, Settings
+from .db import Database, DbOptions, StoreError, database, memory_database, sqlite_url
+from .schema import KEY_LEN, states, turns
+
+
+def key(conversation_id: str) -> str:
+    """The stored form of an id: as is up to 255 UTF-8 bytes, else ``sha256:<hex>``.
+
+    Any id works (an 8,000-character one, NUL bytes): long or odd ids are hashed rather than
+    refused or sent to the database to fail there.
+    """
+    raw = conversation_id.encode("utf-8", "surrogatepass")
+    if len(raw) <= KEY_LEN and "\x00" not in conversation_id:
+        try:
+            raw.decode("utf-8")
+            return conversation_id
+        except UnicodeDecodeError:
+            pass
+    return "sha256:" + hashlib.sha256(raw).hexdigest()
+
+
+def clean_text(value: str) -> str:
+    """Text PostgreSQL accepts (no NUL, no lone surrogates)."""
+    return value.replace("\x00", "\ufffd").encode("utf-8", "replace").decode("utf-8")
 
 
 @dataclass(frozen=True)
@@ -40,99 +59,101 @@ class Turn:
     backend: str = ""
 
 
-class SqlStore:
-    """Turns and state in SQL tables, over any DB-API connection (``?`` or ``%s`` params)."""
+class ConversationStore:
+    """Turns and state of conversations in a :class:`Database`; safe across threads."""
 
-    def __init__(self, connect: Any, placeholder: str = "?", serial: str = "INTEGER") -> None:
-        self._connect = connect
-        self._conn: Any = None
-        self._p = placeholder
-        self._serial = serial
-        self._lock = threading.Lock()
+    def __init__(self, db: Database) -> None:
+        self.db = db
 
-    def _db(self) -> Any:
-        if self._conn is None:
-            self._conn = self._connect()
-            cur = self._conn.cursor()
-            for stmt in _SCHEMA:
-                cur.execute(stmt.format(serial=self._serial))
-            self._conn.commit()
-        return self._conn
-
-    def _run(self, sql: str, params: tuple[Any, ...] = (), fetch: bool = False) -> list[Any]:
-        with self._lock:
-            conn = self._db()
-            cur = conn.cursor()
-            cur.execute(sql.replace("?", self._p), params)
-            rows = list(cur.fetchall()) if fetch else []
-            conn.commit()
-            return rows
+    def record_turn(self, conversation_id: str, message: str, answer: str, backend: str = "",
+                    state: dict[str, Any] | None = None) -> None:
+        """The user's message, the answer and (when given) the new state, in one transaction."""
+        cid, now = key(conversation_id), time.time()
+        with self.db.transaction() as conn:
+            conn.execute(insert(turns), [
+                {"conversation_id": cid, "role": "user", "content": clean_text(message),
+                 "backend": "", "created_at": now},
+                {"conversation_id": cid, "role": "assistant", "content": clean_text(answer),
+                 "backend": backend[:32], "created_at": now}])
+            if state is not None:
+                self._save_state(conn, cid, state, now)
 
     def add_turn(self, conversation_id: str, role: str, content: str, backend: str = "") -> None:
-        """Append a message."""
-        self._run("INSERT INTO headroom_turns (conversation_id, role, content, backend, "
-                  "created_at) VALUES (?, ?, ?, ?, ?)",
-                  (conversation_id, role, content, backend, time.time()))
+        """Append one message (``role`` is "user" or "assistant")."""
+        with self.db.transaction() as conn:
+            conn.execute(insert(turns).values(
+                conversation_id=key(conversation_id), role=role, content=clean_text(content),
+                backend=backend[:32], created_at=time.time()))
 
     def history(self, conversation_id: str, limit: int = 20) -> list[Turn]:
         """The last ``limit`` messages, oldest first."""
-        rows = self._run("SELECT role, content, backend FROM headroom_turns WHERE "
-                         "conversation_id = ? ORDER BY id DESC LIMIT ?",
-                         (conversation_id, limit), fetch=True)
+        query = (select(turns.c.role, turns.c.content, turns.c.backend)
+                 .where(turns.c.conversation_id == key(conversation_id))
+                 .order_by(turns.c.id.desc()).limit(max(0, int(limit))))
+        with self.db.transaction(write=False) as conn:
+            rows = conn.execute(query).all()
         return [Turn(str(r[0]), str(r[1]), str(r[2])) for r in reversed(rows)]
 
     def load_state(self, conversation_id: str) -> dict[str, Any] | None:
         """The understood question of the conversation's last sizing turn, if any."""
-        rows = self._run("SELECT state FROM headroom_state WHERE conversation_id = ?",
-                         (conversation_id,), fetch=True)
-        return json.loads(rows[0][0]) if rows else None
+        query = select(states.c.state).where(states.c.conversation_id == key(conversation_id))
+        with self.db.transaction(write=False) as conn:
+            value = conn.execute(query).scalar()
+        if value is None:
+            return None
+        data = json.loads(value)
+        return data if isinstance(data, dict) else None
 
     def save_state(self, conversation_id: str, state: dict[str, Any]) -> None:
         """Replace the conversation's state."""
-        self._run("INSERT INTO headroom_state (conversation_id, state, updated_at) VALUES (?, ?, ?) "
-                  "ON CONFLICT (conversation_id) DO UPDATE SET state = excluded.state, "
-                  "updated_at = excluded.updated_at",
-                  (conversation_id, json.dumps(state, ensure_ascii=False), time.time()))
+        with self.db.transaction() as conn:
+            self._save_state(conn, key(conversation_id), state, time.time())
+
+    def _save_state(self, conn: Connection, cid: str, state: dict[str, Any], now: float) -> None:
+        values = {"conversation_id": cid, "state": clean_text(json.dumps(state, ensure_ascii=False)),
+                  "updated_at": now}
+        make = pg_insert if self.db.dialect == "postgresql" else sqlite_insert
+        stmt = make(states).values(**values)
+        conn.execute(stmt.on_conflict_do_update(
+            index_elements=[states.c.conversation_id],
+            set_={"state": stmt.excluded.state, "updated_at": stmt.excluded.updated_at}))
 
     def close(self) -> None:
-        """Close the connection (a later call reopens it)."""
-        with self._lock:
-            if self._conn is not None:
-                self._conn.close()
-                self._conn = None
+        """Close the pooled connections (a later call reopens them)."""
+        self.db.dispose()
 
 
-def sqlite_store(path: Path) -> SqlStore:
-    """A store in one SQLite file (created on first use)."""
-
-    def connect() -> sqlite3.Connection:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        conn = sqlite3.connect(path, timeout=10, check_same_thread=False)
-        conn.execute("PRAGMA journal_mode=WAL")
-        conn.execute("PRAGMA synchronous=NORMAL")  # WAL: durable at checkpoints, no fsync per turn
-        return conn
-
-    return SqlStore(connect)
+SqlStore = ConversationStore  # the name callers used before the shared store
 
 
-def postgres_store(url: str) -> SqlStore:
-    """A store in PostgreSQL (``pip install 'psycopg[binary]'``)."""
-    try:
-        import psycopg
-    except ImportError:
-        raise ConfigError("HEADROOM_DB_URL points at PostgreSQL but psycopg is not installed: "
-                          "pip install 'psycopg[binary]'") from None
-    return SqlStore(lambda: psycopg.connect(url), placeholder="%s", serial="BIGSERIAL")
+def db_options(settings: Settings) -> DbOptions:
+    """The connection options the settings ask for."""
+    return DbOptions(connect_timeout_s=settings.db_connect_timeout_s,
+                     statement_timeout_s=settings.db_statement_timeout_s,
+                     pool_size=settings.db_pool_size, migrate=settings.db_migrate)
 
 
-def open_store(settings: Settings) -> SqlStore:
-    """The store the settings ask for: PostgreSQL URL, ``sqlite:///path``, or the default file."""
+def open_database(settings: Settings) -> Database:
+    """The shared database: ``HEADROOM_DB_URL`` (PostgreSQL or ``sqlite:///path``) or the file
+    ``$HEADROOM_HOME/headroom.sqlite3``. Raises ConfigError for an unusable URL."""
     url = settings.db_url or ""
-    if url.startswith(("postgres://", "postgresql://")):
-        return postgres_store(url)
+    if url and not url.startswith(("postgres://", "postgresql://", "postgresql+psycopg://",
+                                   "sqlite:///")):
+        raise ConfigError(f"unsupported HEADROOM_DB_URL {settings.display_db_url!r}: use "
+                          "postgresql://user:password@host/db or sqlite:///path")
     if url.startswith("sqlite:///"):
-        return sqlite_store(Path(url.removeprefix("sqlite:///")).expanduser())
-    if url:
-        raise ConfigError(f"unsupported HEADROOM_DB_URL {url!r}: use postgresql://... or "
-                          "sqlite:///path")
-    return sqlite_store(settings.sqlite_path)
+        url = sqlite_url(Path(url.removeprefix("sqlite:///")).expanduser())
+    try:
+        return database(url or sqlite_url(settings.sqlite_path), db_options(settings))
+    except StoreError as e:
+        raise ConfigError(str(e)) from None
+
+
+def open_store(settings: Settings) -> ConversationStore:
+    """The conversation store the settings ask for."""
+    return ConversationStore(open_database(settings))
+
+
+def memory_store() -> ConversationStore:
+    """A private in-memory store (warm-up, tests)."""
+    return ConversationStore(memory_database())

@@ -12,11 +12,19 @@ from __future__ import annotations
 from typing import Any
 
 from tools.estimator import Estimate, FitMatrix, search_models
+from tools.estimator.catalog import models as catalog_models
 
-from . import citing, render
+from . import citing, explain, render, understood
 from .ask import Ask
-from .events import Answer, Option, Source
+from .events import Answer, Option, Source, Verdict
 from .tools import Toolbox, ToolResult
+
+BORDERLINE = 0.08
+"""A margin under 8% of usable memory is "borderline": allocator fragmentation (PyTorch's caching
+allocator keeps freed blocks of other sizes), framework version and the real sequence lengths
+move the peak by that much (see the estimator's accuracy table in the README)."""
+SIZE_CLASS = 0.15
+"""A bare size ("a 13B model") stands for the catalog's dense models within 15% of it."""
 
 SIZING = ("check_fit", "estimate_memory", "plan_gpus")
 _TOPICS = {
@@ -78,7 +86,8 @@ def estimate_args(ask: Ask, workload: str) -> dict[str, Any]:
     for key, value in (("quant", quant), ("weight_dtype", ask.weight_dtype),
                        ("kv_cache_dtype", ask.kv_cache_dtype), ("optimizer", ask.optimizer),
                        ("zero_stage", ask.zero_stage), ("offload", ask.offload),
-                       ("tensor_parallel", ask.tensor_parallel), ("grad_ckpt", ask.grad_ckpt)):
+                       ("tensor_parallel", ask.tensor_parallel), ("grad_ckpt", ask.grad_ckpt),
+                       ("flash_attn", ask.flash_attn), ("lora_r", ask.lora_r)):
         if value is not None:
             args[key] = value
     if ask.engine and (ask.engine != "deepspeed" or workload in ("full", "lora", "qlora")):
@@ -116,7 +125,11 @@ def plan_calls(ask: Ask) -> list[tuple[str, dict[str, Any]]]:
     matrix = ask.target in ("max_batch", "max_seq") or (
         ask.intent == "fit" and len(workloads) > 1 and not ask.has_settings())
     if matrix:
-        calls.append(("check_fit", {"model": ask.model, **_gpu_args(ask), "workloads": workloads}))
+        extra = {k: v for k, v in (("quant", ask.quant if ask.quant != "none" else None),
+                                   ("engine", ask.engine), ("kv_cache_dtype", ask.kv_cache_dtype))
+                 if v is not None}
+        calls.append(("check_fit", {"model": ask.model, **_gpu_args(ask), "workloads": workloads,
+                                    **extra}))
     else:
         calls += [("estimate_memory", estimate_args(ask, w)) for w in workloads]
     calls.append(("search_guide", {"query": topic_query(ask), "k": 2, **lang}))
@@ -124,7 +137,23 @@ def plan_calls(ask: Ask) -> list[tuple[str, dict[str, Any]]]:
 
 
 def compose(ask: Ask, box: Toolbox) -> Answer:
-    """Answer ``ask`` offline: run the planned tools, then render from their results."""
+    """Answer ``ask`` offline, as the kind of question it is (see :mod:`assistant.kinds`)."""
+    kind = ask.kind or "fit"
+    if kind == "other":
+        return explain.other(ask)
+    if kind == "why":
+        return explain.why(ask, box)
+    if kind == "delta":
+        return explain.delta(ask, box)
+    if kind == "compare":
+        return explain.compare(ask, box)
+    if kind == "concept" or (ask.intent == "explain" and not ask.missing()):
+        answer = explain.concept(ask, box)
+        if answer.kind != "other" or ask.intent != "explain":
+            return answer
+    if ask.bare_size and not ask.missing() and ask.intent in ("fit", "number") and \
+            kind in ("fit", "capacity") and ask.target in (None, "total"):
+        return bare_size(ask, box)
     for name, args in plan_calls(ask):
         box.call(name, args)
     sizing = [r for r in box.results if r.name in SIZING and r.ok]
@@ -153,9 +182,154 @@ def _sources(results: list[ToolResult]) -> list[Source]:
 
 
 def answer_from_results(ask: Ask, results: list[ToolResult], backend: str = "offline") -> Answer:
-    """Render the answer to ``ask`` from tool results (the composer's or the LLM agent's)."""
+    """Render the answer to ``ask`` from tool results (the composer's or the LLM agent's): the
+    understood line first, then the verdict (borderline when the margin is thin)."""
+    answer = _answer_from_results(ask, results, backend)
+    estimates = [r.data for r in results if r.ok and isinstance(r.data, Estimate)]
+    u = understood.slots(ask, estimates)
+    head = understood.line(ask, u, ask.lang, ask.kind if ask.kind != "other" else None)
+    verdict = answer.verdict
+    md = answer.answer
+    if verdict in ("yes", "no") and ask.intent != "plan":
+        verdict = honest_verdict(answer.options, estimates, verdict)
+        if verdict == "borderline":
+            md = render.borderline(md, answer.options, ask.lang)
+    return answer.model_copy(update={
+        "answer": f"{head}\n\n{md}", "understood": u, "kind": ask.kind or "fit",
+        "verdict": verdict, "counts": counts(ask, results)})
+
+
+def margin(option: Option, estimates: list[Estimate]) -> float:
+    """How much of the usable memory is left (negative: short by), as a fraction; serving is
+    judged on the KV pool against the tokens asked for."""
+    est = next((e for e in estimates if e.workload == option.workload), None)
+    if option.workload == "serve" and est is not None and est.serving is not None:
+        asked = int(str(est.settings.get("seq_len") or 1)) * int(
+            str(est.settings.get("batch_size") or 1))
+        if est.serving.max_tokens <= 0:
+            return -1.0
+        return 1 - asked / est.serving.max_tokens
+    if option.capacity_gib <= 0:
+        return -1.0
+    return (option.capacity_gib - option.total_gib) / option.capacity_gib
+
+
+def honest_verdict(options: list[Option], estimates: list[Estimate],
+                   verdict: Verdict) -> Verdict:
+    """yes / no, or borderline when the best option's margin is under :data:`BORDERLINE`."""
+    if not options:
+        return verdict
+    best = max(margin(o, estimates) for o in options)
+    return "borderline" if abs(best) < BORDERLINE else verdict
+
+
+def counts(ask: Ask, results: list[ToolResult]) -> dict[str, int]:
+    """Users, longest context (tokens) and largest batch the tool results give."""
+    out: dict[str, int] = {}
+    for r in results:
+        if not r.ok:
+            continue
+        if isinstance(r.data, Estimate) and r.data.serving is not None:
+            out.setdefault("users", r.data.serving.max_concurrent_seqs)
+            out.setdefault("tokens", r.data.serving.max_model_len)
+        if isinstance(r.data, FitMatrix):
+            row = next((x for x in r.data.rows if not x.error and x.workload in ask.considered()),
+                       None)
+            if row is not None:
+                if row.max_batch is not None:
+                    out["batch"] = row.max_batch
+                if row.max_seq_len is not None and "tokens" not in out:
+                    out["tokens"] = row.max_seq_len
+    if ask.target == "max_seq" and "tokens" in out:
+        out["seq_len"] = out["tokens"]
+    return out
+
+
+def _size_class(size: float) -> list[str]:
+    specs = [m for m in catalog_models() if not m.is_moe and abs(m.params_b - size) <= SIZE_CLASS
+             * size]
+    seen: set[tuple[int, int, int, int]] = set()
+    out = []
+    for m in sorted(specs, key=lambda m: m.params_b):
+        shape = (m.layers, m.hidden, m.kv_heads, m.vocab)
+        if shape not in seen:
+            seen.add(shape)
+            out.append(m.id)
+    return out[:8]
+
+
+def _bare_verdict(workloads: list[str], rows: list[tuple[str, Option, Estimate]]
+                  ) -> tuple[Verdict, list[tuple[str, Option, Estimate]]]:
+    """One verdict over a size class: the first method (in the order asked) that every model fits,
+    else "depends" on the first that some fit, else "no" on the cheapest; with that method's rows.
+    A "yes" or "no" whose tightest model is within :data:`BORDERLINE` becomes "borderline"."""
+    by: dict[str, list[tuple[str, Option, Estimate]]] = {}
+    for row in rows:
+        by.setdefault(row[1].workload, []).append(row)
+    order = [w for w in workloads if w in by] or list(by)
+    verdict: Verdict
+    if chosen_w := next((w for w in order if all(r[1].fits for r in by[w])), None):
+        verdict = "yes"
+    elif chosen_w := next((w for w in order if any(r[1].fits for r in by[w])), None):
+        verdict = "depends"
+    else:
+        chosen_w, verdict = order[-1], "no"
+    chosen = by[chosen_w]
+    ests = [e for _, _, e in chosen]
+    if verdict == "yes":
+        tight = min(margin(r[1], ests) for r in chosen)
+    elif verdict == "no":
+        tight = max(margin(r[1], ests) for r in chosen)
+    else:
+        return verdict, chosen
+    return ("borderline" if abs(tight) < BORDERLINE else verdict), chosen
+
+
+def bare_size(ask: Ask, box: Toolbox) -> Answer:
+    """"A 13B model": the catalog's real models of that size class, one verdict when they agree,
+    otherwise "depends on the model" with the range and the models at each end."""
+    try:
+        size = float(str(ask.model).rstrip("Bb"))
+    except ValueError:
+        size = 0.0
+    ids = _size_class(size) if size > 0 else []
+    if not ids:
+        for name, args in plan_calls(ask):
+            box.call(name, args)
+        return answer_from_results(ask, box.results)
+    rows: list[tuple[str, Option, Estimate]] = []
+    for mid in ids:
+        for w in ask.considered():
+            r = box.call("estimate_memory", estimate_args(ask.model_copy(update={"model": mid}), w))
+            if r.ok and isinstance(r.data, Estimate):
+                rows.append((mid, r.options[0], r.data))
+    if not rows:
+        return answer_from_results(ask, box.results)
+    verdict: Verdict | None
+    verdict, chosen = _bare_verdict(ask.considered(), rows)
+    u = understood.slots(ask, [e for _, _, e in chosen][:1])
+    u["model"] = ask.model
+    md = render.bare_size(ask, chosen, rows, verdict, ask.lang)
+    if not ask.has_gpu and not ask.paste:  # a number question: no card was named, so no verdict
+        verdict = None
+        for f in ("gpu", "gpu_name", "num_gpus"):
+            u.pop(f, None)
+        md = render.bare_size(ask, chosen, rows, "number", ask.lang)
+    head = understood.line(ask, u, ask.lang)
+    guide = box.call("search_guide", {"query": topic_query(ask), "k": 2,
+                                      **({"lang": "zh"} if ask.lang == "zh" else {})})
+    sources = guide.sources if guide.ok else []
+    options = [o for _, o, _ in rows]
+    request = ask.model_dump(exclude_defaults=True, exclude={"query", "followup", "paste"})
+    return Answer(verdict=verdict, options=options,
+                  answer=f"{head}\n\n{md}" + citing.citations(sources, ask.lang),
+                  sources=sources, lang=ask.lang, kind=ask.kind or "fit", understood=u,
+                  request=request)
+
+
+def _answer_from_results(ask: Ask, results: list[ToolResult], backend: str) -> Answer:
     sources = _sources(results)
-    request = ask.model_dump(exclude_defaults=True, exclude={"query", "followup"})
+    request = ask.model_dump(exclude_defaults=True, exclude={"query", "followup", "paste"})
     base: dict[str, Any] = {"backend": backend, "request": request, "lang": ask.lang,
                             "sources": sources}
     if ask.intent == "explain" or (ask.intent is None and not ask.mentions()):
@@ -166,7 +340,8 @@ def answer_from_results(ask: Ask, results: list[ToolResult], backend: str = "off
         note = next((r.text for r in results if r.name == "probe_local_gpus"), "")
         return Answer(verdict="need_more_info", missing=ask.missing(),
                       answer=render.missing(ask.missing(), ask.lang, ask.family or "", names,
-                                             note), **base)
+                                             note, ask.unresolved_model or ask.unresolved_gpu,
+                                             ask.nearest), **base)
     sizing = [r for r in results if r.name in SIZING and r.ok]
     errors = [r.text for r in results if r.name in SIZING and not r.ok]
     if not sizing:

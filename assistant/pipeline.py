@@ -14,22 +14,26 @@ deterministically and calls the same tools. Both remember the conversation per i
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Generator, Iterator
 from dataclasses import replace
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import ValidationError
 
 from . import citing, grounding, guard, offline
 from .ask import Ask, merge
 from .config import ConfigError, Settings, load_settings
+from .db import StoreError
 from .events import Answer, Event, Final, Notice
-from .memory import SqlStore, open_store
+from .memory import ConversationStore, open_store
 from .parse import parse, split_paste
 from .tools import TOOLS, Toolbox, ToolContext, ToolResult
 
 log = logging.getLogger("headroom.assistant")
 BackendChoice = Literal["auto", "offline", "llm"]
+PASTE_KEEP = 20_000
+"""Characters of a pasted nvidia-smi output kept in the conversation for follow-ups."""
 NOTICES = {
     "en": {"fallback": "The language model did not answer ({why}); this is the offline answer.",
            "corrected": "The model's figures ({figs}) did not match the estimator; the answer "
@@ -53,7 +57,7 @@ NOTICES = {
 class Assistant:
     """Answers questions; one instance serves many conversations (thread-safe store)."""
 
-    def __init__(self, settings: Settings | None = None, *, store: SqlStore | None = None,
+    def __init__(self, settings: Settings | None = None, *, store: ConversationStore | None = None,
                  backend: BackendChoice = "auto", context: ToolContext | None = None,
                  allow_local_probe: bool = False) -> None:
         self.settings = settings or load_settings()
@@ -83,25 +87,34 @@ class Assistant:
 
     def stream(self, message: str, conversation_id: str = "default") -> Iterator[Event]:
         """Answer one message of a conversation, yielding progress events and then Final."""
+        message = message.encode("utf-8", "replace").decode("utf-8")  # lone surrogates
         refusal = guard.too_long(message)
         if refusal is not None:
-            yield Notice(refusal)
-            yield Final(Answer(verdict="need_more_info", answer=refusal, notices=[refusal],
-                               missing=["a shorter message"]))
+            lang = "zh" if re.search(r"[\u3400-\u9fff]", message[:2000]) else "en"
+            text = guard.too_long_text(message, lang)
+            yield Notice(text)
+            yield Final(Answer(verdict="need_more_info", answer=text, notices=[text], lang=lang,
+                               kind="other", missing=["a shorter message"]))
             return
         question, paste = split_paste(message)
-        ask = merge(self._state(conversation_id), parse(question or message))
+        new = parse(question)
+        if paste:
+            new = new.model_copy(update={"paste": paste[:PASTE_KEEP]})
+            if not question.strip() or new.kind == "other":
+                new = new.model_copy(update={"kind": "fit", "intent": "fit"})
+        ask = merge(self._state(conversation_id), new)
         box = Toolbox(replace(self.context))
         if self.uses_llm:
             answer = yield from self._llm(message, conversation_id, ask, box)
         else:
-            answer = yield from self._offline(ask, paste, box)
+            ask = self._gpus_from_machine(ask, ask.paste, box)
+            answer = yield from self._offline(ask, "", box)
         try:
             self._remember(conversation_id, message, ask, answer)
         except Exception as e:  # noqa: BLE001 - a store failure (locked, disk full) keeps the answer
             log.warning("conversation %s not saved: %s", conversation_id, e)
             notes = NOTICES[ask.lang if ask.lang in NOTICES else "en"]
-            notice = notes["unsaved"].format(why=f"{type(e).__name__}: {e}")
+            notice = notes["unsaved"].format(why=_one_line(e))
             yield Notice(notice)
             answer = answer.model_copy(update={"notices": [*answer.notices, notice]})
         yield Final(answer)
@@ -115,11 +128,19 @@ class Assistant:
         return answer
 
     def _gpus_from_machine(self, ask: Ask, paste: str, box: Toolbox) -> Ask:
-        """Pasted tool output or "my GPU": size for those cards (their free memory)."""
-        if paste:
+        """Pasted tool output (this message's or an earlier one's) or "my GPU": size for those
+        cards (their free memory); "GPU 1" or "the free one" picks one of them."""
+        if paste and ask.gpu in (None, "pasted") and ask.gpu_memory_gb is None:
             result = box.call("read_gpu_paste", {"text": paste})
             if result.ok and result.data.ok:
-                count = sum(1 for g in result.data.gpus if g.name == result.data.gpus[0].name)
+                gpus = list(result.data.gpus)
+                picked = _pick(gpus, ask.gpu_pick)
+                if picked is not None:
+                    box.ctx.pasted = result.data.model_copy(update={"gpus": [picked]})
+                    return ask.model_copy(update={
+                        "gpu": "pasted", "gpu_name": f"GPU {picked.index}: {picked.name}",
+                        "gpu_memory_gb": None, "gpu_local": False, "num_gpus": 1})
+                count = sum(1 for g in gpus if g.name == gpus[0].name)
                 return ask.model_copy(update={"gpu": "pasted", "gpu_name": "pasted GPUs",
                                               "gpu_memory_gb": None, "gpu_local": False,
                                               "num_gpus": ask.num_gpus or count})
@@ -186,7 +207,8 @@ class Assistant:
             notice = (notes["corrected"].format(figs=figs) if not check.ok else
                       notes["contradicted"].format(said=said, verdict=base.verdict))
             yield Notice(notice)
-            return base.model_copy(update={"answer": f"_{notice}_\n\n{base.answer}",
+            head, _, body = base.answer.partition("\n\n")  # the understood line stays first
+            return base.model_copy(update={"answer": f"{head}\n\n_{notice}_\n\n{body}",
                                            "notices": [notice]})
         md = text.strip()
         if base.sources and not any(s.path in md for s in base.sources):
@@ -212,10 +234,27 @@ class Assistant:
             return None
 
     def _remember(self, conversation_id: str, message: str, ask: Ask, answer: Answer) -> None:
-        self.store.add_turn(conversation_id, "user", message)
-        self.store.add_turn(conversation_id, "assistant", answer.answer, answer.backend)
-        if ask.intent in ("fit", "number", "plan"):
-            self.store.save_state(conversation_id, ask.model_dump(mode="json"))
+        """The message, the answer and the state: one transaction, stored whole or not at all."""
+        keep = ask.intent in ("fit", "number", "plan") or ask.kind in ("why", "delta", "compare")
+        state = ask.model_dump(mode="json") if keep else None
+        self.store.record_turn(conversation_id, message, answer.answer, answer.backend, state)
+
+
+def _one_line(e: Exception) -> str:
+    """A store failure in one short line, credentials masked."""
+    from tools.redact import redact_text
+
+    text = str(e) if isinstance(e, StoreError) else f"{type(e).__name__}: {e}"
+    return redact_text(" ".join(text.split()))[:240]
+
+
+def _pick(gpus: list[Any], pick: str) -> Any:
+    """The pasted GPU the user pointed at: "GPU 1" by index, "the free one" by free memory."""
+    if not pick or len(gpus) < 2 and pick == "free":
+        return None
+    if pick == "free":
+        return max(gpus, key=lambda g: g.free_bytes or 0)
+    return next((g for g in gpus if str(g.index) == pick), None)
 
 
 def _ask_from_tools(ask: Ask, sizing: list[ToolResult]) -> Ask:

@@ -235,11 +235,12 @@ def sizing(ask: Ask, options: list[Option], estimates: list[Estimate], fm: FitMa
     changes = _changes(options, [e for e in estimates if not e.fits], fm, lang)
     if changes and ask.intent == "fit":
         blocks.append(T[lang]["change"] + "\n" + "\n".join(f"- {c}" for c in changes))
-    assumptions = list(dict.fromkeys(a for e in considered for a in e.assumptions))
+    items = [a for e in considered for a in e.assumption_items]
     if fm is not None:
-        assumptions = list(dict.fromkeys([*fm.assumptions, *assumptions]))
+        items = [*fm.assumption_items, *items]
+    assumptions = list(dict.fromkeys(a.render(lang) for a in items))
     if assumptions:
-        blocks.append(T[lang]["assume"] + "; ".join(assumptions))
+        blocks.append(T[lang]["assume"] + ("；" if lang == "zh" else "; ").join(assumptions))
     return "\n\n".join(b for b in blocks if b), figures
 
 
@@ -268,15 +269,75 @@ def plan(p: Any, others: Sequence[Any], lang: str) -> str:
 
 
 def missing(what: list[str], lang: str, family: str = "", names: Sequence[str] = (),
-            note: str = "") -> str:
-    """Ask for exactly what is missing."""
+            note: str = "", unknown: str = "", nearest: Sequence[str] = ()) -> str:
+    """Ask for exactly what is missing (an unknown name: with the nearest catalog matches)."""
     t = T[lang]
     asks = {"model": t["ask_model"], "gpu": t["ask_gpu"],
             "model_size": t["ask_size"].format(f=family, names=", ".join(names) or "-")}
-    lines = [t["more"], ""] + [f"- {asks[w]}" for w in what]
+    lines = [t["more"], ""]
+    if unknown:
+        near = ("、" if lang == "zh" else ", ").join(nearest) or "-"
+        what_kind = what[0] if what else "model"
+        lines.append(t["unknown_" + ("gpu" if what_kind == "gpu" else "model")].format(
+            name=unknown, near=near))
+    else:
+        lines += [f"- {asks[w]}" for w in what]
     if note:
         lines += ["", note]
     return "\n".join(lines)
+
+
+def borderline(md: str, options: Sequence[Option], lang: str) -> str:
+    """Turn a flat yes/no headline into "borderline" and say what decides it."""
+    head = re.sub(r"^\*\*(?:Yes|No)(?:[^*]*)\*\*|^\*\*(?:可以|不行)(?:[^*]*)\*\*",
+                  T[lang]["borderline"], md, count=1)
+    best = max(options, key=lambda o: (o.capacity_gib - o.total_gib) / max(o.capacity_gib, 1e-9))
+    pct = 100 * (best.capacity_gib - best.total_gib) / max(best.capacity_gib, 1e-9)
+    return head + "\n\n" + T[lang]["borderline_why"].format(pct=pct)
+
+
+def bare_size(ask: Ask, chosen: Sequence[tuple[str, Option, Any]],
+              rows: Sequence[tuple[str, Option, Any]], verdict: str, lang: str) -> str:
+    """A bare size answered across the catalog's models of that size class: the headline over the
+    method that decided the verdict (``chosen``), the table over every method, what to change."""
+    t, lab = T[lang], LABELS[lang]
+    fitting = sorted({r[2].model for r in chosen if r[1].fits})
+    failing = sorted({r[2].model for r in chosen if not r[1].fits})
+    low = min(chosen, key=lambda r: r[1].total_gib)
+    high = max(chosen, key=lambda r: r[1].total_gib)
+    cap = chosen[0][1].capacity_gib
+    where = _where(chosen[0][1].gpu, chosen[0][1].num_gpus, lang)
+    if verdict == "number":
+        where = lab[chosen[0][1].workload]
+        where = where[:1].upper() + where[1:]
+    elif len({r[1].workload for r in rows}) > 1:
+        method = lab[chosen[0][1].workload]
+        where += f"（{method}）" if lang == "zh" else f" with {method}"
+    key = {"yes": "bare_yes", "no": "bare_no", "borderline": "bare_border",
+           "number": "bare_num"}.get(verdict, "bare_dep")
+    head = t[key].format(size=ask.model, where=where, low=low[1].total_gib, low_m=low[2].model,
+                         high=high[1].total_gib, high_m=high[2].model, cap=cap,
+                         fit=_join(fitting, lang, "and") or "-",
+                         nofit=_join(failing, lang, "and") or "-")
+    table = [t["bare_head"], "|---|---|---:|---:|---|"]
+    table += [f"| {e.model} | {lab[o.workload]} | {o.total_gib:.2f} | {o.capacity_gib:.2f} | "
+              f"{t['fits'] if o.fits else t['nofit']} |" for _, o, e in chosen]
+    if verdict == "number":  # no card named: per-GPU need only
+        table = [t["bare_num_head"], "|---|---|---:|"]
+        table += [f"| {e.model} | {lab[o.workload]} | {o.total_gib:.2f} |" for _, o, e in chosen]
+    blocks = [head, "\n".join(table)]
+    others = sorted({r[1].workload for r in rows} - {chosen[0][1].workload},
+                    key=[r[1].workload for r in rows].index)
+    for w in others:
+        sizes = [r[1].total_gib for r in rows if r[1].workload == w]
+        blocks.append(f"{lab[w]}：每卡 {min(sizes):.2f}–{max(sizes):.2f} GiB。" if lang == "zh" else
+                      f"{lab[w]}: {min(sizes):.2f}-{max(sizes):.2f} GiB per GPU.")
+    if verdict in ("no", "depends"):
+        closest = [low[2]] if not low[1].fits else []
+        changes = _changes([], closest, None, lang)
+        if changes:
+            blocks.append(t["change"] + "\n" + "\n".join(f"- {c}" for c in changes))
+    return "\n\n".join(blocks)
 
 
 def failure(errors: list[str], lang: str) -> str:

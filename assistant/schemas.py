@@ -60,6 +60,9 @@ class EstimateArgs(GpuArgs):
     engine: Literal["hf", "deepspeed", "vllm", "sglang", "llama.cpp", "torchtune",
                     "litgpt"] | None = None
     grad_ckpt: bool = Field(default=True, description="Gradient checkpointing (training)")
+    flash_attn: bool = Field(default=True, description=(
+        "Fused attention (FlashAttention/SDPA); false = eager attention materializing s x s scores"))
+    lora_r: int | None = Field(default=None, ge=1, le=4096, description="LoRA rank; default 16")
 
     @field_validator("quant", "weight_dtype", "kv_cache_dtype", "optimizer", "offload",
                      mode="before")
@@ -76,6 +79,11 @@ class FitArgs(GpuArgs):
         default=["full", "lora", "qlora", "inference", "serve"],
         description="The workloads the user asks about (e.g. ['full','lora','qlora'] for "
         "'can I fine-tune'); all five by default")
+    quant: Quant | None = Field(default=None, description=(
+        "Weight quantization for the inference/serve rows (e.g. 'awq-4', 'q4_k_m')"))
+    engine: Literal["hf", "deepspeed", "vllm", "sglang", "llama.cpp", "torchtune",
+                    "litgpt"] | None = None
+    kv_cache_dtype: Literal["auto", "bf16", "fp16", "fp8"] | None = None
 
 
 class SearchArgs(BaseModel):

@@ -72,7 +72,7 @@ def gpu_spec_for(gpu: str, memory_gb: float | None, local: GpuSpec | None) -> Gp
 def with_layout(fields: dict[str, Any], spec: GpuSpec | None) -> dict[str, Any]:
     """Fill in the fit matrix's default parallel layout for several GPUs when none was given."""
     n = int(fields.get("num_gpus") or 1)
-    explicit = any(fields.get(k) not in (None, 0, 1) for k in
+    explicit = any(fields.get(k) is not None for k in
                    ("zero_stage", "tensor_parallel", "pipeline_parallel"))
     if n == 1 or explicit:
         return fields
@@ -93,7 +93,8 @@ def gpu_memory_gib(gpu_id: str, spec: GpuSpec | None) -> float | None:
 def estimate_figures(est: Estimate, nominal: float | None) -> list[float]:
     """All GiB figures of an estimate."""
     values = [*est.per_gpu.model_dump().values(), est.peak_allocated_gib, est.peak_reserved_gib,
-              est.total_gib, est.capacity_gib, abs(est.headroom_gib), est.host_ram_gib]
+              est.total_gib, est.capacity_gib, abs(est.headroom_gib), est.host_ram_gib,
+              *est.phases.values()]
     if est.serving:
         s = est.serving
         values += [s.budget_gib, s.activation_profile_gib, s.non_torch_gib, s.kv_pool_gib,
@@ -117,13 +118,14 @@ def estimate_option(est: Estimate) -> Option:
     """The verdict entry of one estimate."""
     return Option(workload=est.workload, fits=est.fits, total_gib=est.total_gib,
                   capacity_gib=est.capacity_gib, model=est.model, gpu=est.gpu,
-                  num_gpus=est.num_gpus)
+                  num_gpus=est.num_gpus, terms=est.per_gpu.model_dump())
 
 
 def fit_options(fm: FitMatrix, workloads: list[str]) -> list[Option]:
     """The verdict entries of the fit matrix rows the question is about."""
     return [Option(workload=r.workload, fits=r.fits, total_gib=r.total_gib,
-                   capacity_gib=r.capacity_gib, model=fm.model, gpu=fm.gpu, num_gpus=fm.num_gpus)
+                   capacity_gib=r.capacity_gib, model=fm.model, gpu=fm.gpu, num_gpus=fm.num_gpus,
+                   terms=r.per_gpu.model_dump() if r.per_gpu else {})
             for r in fm.rows if r.workload in workloads and not r.error]
 
 

@@ -34,7 +34,31 @@ T = {
            "plan_yes": "**Yes: {label}.** {model} needs {total:.2f} GiB per GPU of {cap:.2f} GiB "
            "usable. Options, best first ({objective}):",
            "plan_no": "**No.** Nothing checked fits {model} ({goal}).",
-           "plan_head": "| # | option | per GPU (GiB) | usable (GiB) |", "nearest": "Nearest miss: "},
+           "plan_head": "| # | option | per GPU (GiB) | usable (GiB) |", "nearest": "Nearest miss: ",
+           "unknown_model": "I do not know the model “{name}”. Did you mean: {near}? Give a catalog "
+           "name (see `headroom models`), a size such as “14B”, or a config.json path.",
+           "unknown_gpu": "I do not know the GPU “{name}”, so I did not reuse the previous one. "
+           "Did you mean: {near}? Or give its memory, e.g. “a 12 GB card”.",
+           "borderline": "**Borderline.**",
+           "borderline_why": "The margin is {pct:+.1f}% of usable memory, inside the ±8% that "
+           "allocator fragmentation, the framework version and your real sequence lengths can move "
+           "the peak by. Measure one step, or leave headroom (shorter sequences, a smaller batch, "
+           "gradient checkpointing, a smaller quantization).",
+           "bare_yes": "**Yes.** Every catalog model of the {size} class fits on {where}: "
+           "{low:.2f} GiB ({low_m}) to {high:.2f} GiB ({high_m}) per GPU of {cap:.2f} GiB usable.",
+           "bare_no": "**No.** No catalog model of the {size} class fits on {where}: "
+           "{low:.2f} GiB ({low_m}) to {high:.2f} GiB ({high_m}) per GPU of {cap:.2f} GiB usable.",
+           "bare_border": "**Borderline.** The {size}-class models need {low:.2f} GiB ({low_m}) to "
+           "{high:.2f} GiB ({high_m}) per GPU on {where}, of {cap:.2f} GiB usable: under 8% of "
+           "margin for some of them.",
+           "bare_dep": "**Depends on the model.** On {where} ({cap:.2f} GiB usable), {size}-class "
+           "models need {low:.2f} GiB ({low_m}) to {high:.2f} GiB ({high_m}) per GPU: {fit} fit, "
+           "{nofit} do not (vocabulary and KV heads differ). Name the model for one answer.",
+           "bare_head": "| model | workload | per GPU (GiB) | usable (GiB) | fits |",
+           "bare_num": "**{where} of a {size}-class model needs {low:.2f} GiB ({low_m}) to "
+           "{high:.2f} GiB ({high_m}) on one GPU**, depending on the model (vocabulary and KV "
+           "heads differ). Name a GPU for a verdict.",
+           "bare_num_head": "| model | workload | per GPU (GiB) |"},
     "zh": {"sources": "**参考**", "change": "**怎么改**", "assume": "假设：", "fits": "是",
            "nofit": "否", "still": "（仍然放不下）", "use": "建议用{x}。",
            "more": "**还需要一些信息才能回答。**", "fail": "**无法估算。**",
@@ -46,6 +70,26 @@ T = {
            "plan_yes": "**可以：{label}。** {model} 每张卡需要 {total:.2f} GiB，可用 {cap:.2f} GiB。"
            "按 {objective} 排序的方案：",
            "plan_no": "**不行。** 检查过的方案都放不下 {model}（{goal}）。",
-           "plan_head": "| # | 方案 | 每卡 (GiB) | 可用 (GiB) |", "nearest": "最接近的："},
+           "plan_head": "| # | 方案 | 每卡 (GiB) | 可用 (GiB) |", "nearest": "最接近的：",
+           "unknown_model": "我不认识模型“{name}”，你是指：{near}？请给出目录中的名称（见 `headroom "
+           "models`）、参数量（如“14B”）或 config.json 路径。",
+           "unknown_gpu": "我不认识显卡“{name}”，所以没有沿用上一轮的显卡。你是指：{near}？也可以直接给出显存，"
+           "例如“一张 12 GB 的卡”。",
+           "borderline": "**临界（勉强）。**",
+           "borderline_why": "余量为可用显存的 {pct:+.1f}%，在 ±8% 之内：分配器碎片、框架版本和实际序列长度"
+           "都可能让峰值变化这么多。建议先实测一步，或留出余量（缩短序列、减小 batch、开梯度检查点、用更小的量化）。",
+           "bare_yes": "**可以。** 目录里 {size} 量级的模型在 {where} 上都放得下：每张卡 {low:.2f} GiB"
+           "（{low_m}）到 {high:.2f} GiB（{high_m}），可用 {cap:.2f} GiB。",
+           "bare_no": "**不行。** 目录里 {size} 量级的模型在 {where} 上都放不下：每张卡 {low:.2f} GiB"
+           "（{low_m}）到 {high:.2f} GiB（{high_m}），可用 {cap:.2f} GiB。",
+           "bare_border": "**临界（勉强）。** {size} 量级的模型在 {where} 上每张卡需要 {low:.2f} GiB"
+           "（{low_m}）到 {high:.2f} GiB（{high_m}），可用 {cap:.2f} GiB：部分模型余量不足 8%。",
+           "bare_dep": "**取决于具体模型。** 在 {where}（可用 {cap:.2f} GiB）上，{size} 量级的模型每张卡需要 "
+           "{low:.2f} GiB（{low_m}）到 {high:.2f} GiB（{high_m}）：{fit} 放得下，{nofit} 放不下（词表和 KV "
+           "头数不同）。请说明具体模型。",
+           "bare_head": "| 模型 | 方式 | 每卡 (GiB) | 可用 (GiB) | 放得下 |",
+           "bare_num": "**{size} 量级模型的{where}单卡需要 {low:.2f} GiB（{low_m}）到 {high:.2f} GiB"
+           "（{high_m}）**，取决于具体模型（词表和 KV 头数不同）。给出显卡即可判断能否放下。",
+           "bare_num_head": "| 模型 | 方式 | 每卡 (GiB) |"},
 }
 

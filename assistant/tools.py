@@ -99,9 +99,12 @@ def check_fit(args: FitArgs, ctx: ToolContext) -> ToolResult:
     GPU set at default settings, with the largest batch and sequence length that still fit. Use
     it first for 'can I fine-tune/run X on Y?' questions."""
     spec = _gpu_spec(args.gpu, args.gpu_memory_gb, ctx)
+    extra: dict[str, Any] = {k: v for k, v in (
+        ("quant", str(args.quant).removeprefix("gguf-") if args.quant else None),
+        ("engine", args.engine), ("kv_cache_dtype", args.kv_cache_dtype)) if v is not None}
     fm = fit_matrix(args.model, gpu=args.gpu if spec is None else spec.name,
                     num_gpus=args.num_gpus, seq_len=args.seq_len, gpu_spec=spec,
-                    workloads=tuple(dict.fromkeys(args.workloads)))
+                    workloads=tuple(dict.fromkeys(args.workloads)), **extra)
     nominal = sizing.gpu_memory_gib(args.gpu, spec)
     where = f"{fm.num_gpus}x {fm.gpu}" if fm.num_gpus > 1 else f"one {fm.gpu}"
     lines = [f"{fm.model} on {where} (sequence length {fm.seq_len}, default settings):", "",

@@ -98,7 +98,7 @@ def answer_ok(text: str) -> bool:
 
 @contextmanager
 def pipeline(backend: str, home: Path, llm_delay_s: float) -> Iterator[Any]:
-    """An ``Assistant`` whose conversation store is ``home/conversations.sqlite3``: offline, or
+    """An ``Assistant`` whose conversation store is ``home/headroom.sqlite3``: offline, or
     LLM mode against the slow scripted fake server (stopped on exit)."""
     from fake_openai import FakeOpenAI, tool_flow
 
@@ -119,7 +119,7 @@ def pipeline(backend: str, home: Path, llm_delay_s: float) -> Iterator[Any]:
 
 
 def stored_user_turns(home: Path) -> int:
-    db = home / "conversations.sqlite3"
+    db = home / "headroom.sqlite3"
     if not db.exists():
         return 0
     conn = sqlite3.connect(db)

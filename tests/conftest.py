@@ -35,3 +35,22 @@ def _isolate(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathF
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)
     monkeypatch.setattr(socket.socket, "connect", _guarded_connect)
     yield
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[Any]:
+    """A real PostgreSQL server on loopback for this test session (tests/pg_server.py).
+
+    Outside CI a machine without PostgreSQL skips these tests; in CI (``CI`` set, where
+    ``.ci/run`` installs Debian's ``postgresql``) a missing server fails them.
+    """
+    import os
+
+    from pg_server import PgServer, pg_bindir
+
+    if pg_bindir() is None:
+        if os.environ.get("CI"):
+            pytest.fail("PostgreSQL is not installed; .ci/run installs Debian's postgresql")
+        pytest.skip("PostgreSQL is not installed (apt-get install postgresql)")
+    with PgServer() as server:
+        yield server

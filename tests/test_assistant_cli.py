@@ -44,9 +44,12 @@ def _run(*args: str, stdin: str | None = None) -> click.testing.Result:
 def test_ask_json_is_the_contract() -> None:
     data = json.loads(_run("ask", "--json", "Can I fine-tune a 13B model on one A10?").stdout)
     assert set(data) >= {"verdict", "options", "answer", "sources", "backend", "request"}
-    assert data["verdict"] == "yes" and data["backend"] == "offline"
-    assert {o["workload"]: o["fits"] for o in data["options"]} == {
-        "full": False, "lora": False, "qlora": True}
+    # a bare size is judged over the catalog's 13B-class models: QLoRA fits most, never full
+    assert data["verdict"] in ("yes", "depends") and data["backend"] == "offline"
+    fits: dict[str, list[bool]] = {}
+    for o in data["options"]:
+        fits.setdefault(o["workload"], []).append(o["fits"])
+    assert not any(fits["full"]) and sum(fits["qlora"]) > len(fits["qlora"]) / 2
     assert all({"workload", "fits", "total_gib", "capacity_gib"} <= set(o) for o in data["options"])
     assert all({"title", "path"} <= set(s) for s in data["sources"]) and data["sources"]
     assert data["request"]["model"] == "13B" and data["request"]["gpu"] == "a10"
@@ -54,7 +57,8 @@ def test_ask_json_is_the_contract() -> None:
 
 def test_ask_prints_markdown_and_follow_ups_use_the_conversation() -> None:
     first = _run("ask", "-c", "cli-test-1", "Can I LoRA fine-tune Llama-2-13B on one A10?")
-    assert first.stdout.startswith("**No.**")
+    assert first.stdout.startswith("_Understood: Llama 2 13B, LoRA")
+    assert first.stdout.split("\n\n", 1)[1].startswith("**No.**")
     second = _run("ask", "-c", "cli-test-1", "--json", "what about two of them?")
     data = json.loads(second.stdout)
     assert data["verdict"] == "yes" and data["options"][0]["num_gpus"] == 2
@@ -75,8 +79,11 @@ def test_chat_keeps_the_conversation_until_exit() -> None:
 
 
 def test_bench_answers_reports_accuracy() -> None:
-    data = json.loads(_run("bench", "answers", "--json").stdout)
+    data = json.loads(_run("bench", "answers", "--set", "legacy", "--json").stdout)
     assert data["total"] >= 80 and data["accuracy"] >= 0.95 and data["backend"] == "offline"
+    blind = json.loads(_run("bench", "answers", "--json").stdout)  # the blind set, both halves
+    assert {"tune", "holdout"} <= set(blind)
+    assert all(0 < blind[h]["right"] <= blind[h]["total"] for h in ("tune", "holdout"))
 
 
 @pytest.fixture

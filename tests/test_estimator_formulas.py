@@ -9,7 +9,8 @@ from __future__ import annotations
 import pytest
 
 from tools.estimator import estimate, find_model, make_request
-from tools.estimator.activations import layer_saved_elements, logits_bytes
+from tools.estimator.activations import layer_saved_bytes, layer_saved_elements, logits_elements
+from tools.estimator.frameworks import loss_path
 from tools.estimator.kv import kv_bytes_per_token_layer, kv_cache_bytes
 from tools.estimator.params import active_params, total_params
 from tools.estimator.quant import quant_format
@@ -139,14 +140,18 @@ def test_layer_activation_elements_llama() -> None:
 
 
 def test_eager_attention_adds_the_quadratic_term() -> None:
-    base = layer_saved_elements(job(model="llama-2-7b", workload="lora", seq_len=4096))
-    eager = layer_saved_elements(job(model="llama-2-7b", workload="lora", seq_len=4096, flash_attn=False))
-    assert eager - base == 3 * 32 * 4096
+    base = layer_saved_bytes(job(model="llama-2-7b", workload="lora", seq_len=4096))
+    eager = layer_saved_bytes(job(model="llama-2-7b", workload="lora", seq_len=4096, flash_attn=False))
+    # fp32 softmax (4) + 16-bit probabilities (2) per heads x seq^2 element
+    assert eager - base == 32 * 4096 * 4096 * 6
 
 
-def test_logits_bytes_hf() -> None:
-    # 2048 tokens x 128,256 vocab x 12 bytes (16-bit logits, fp32 copy, fp32 log-softmax, grad)
-    assert logits_bytes(job(model="llama-3.1-8b", workload="lora")) == 2048 * 128256 * 12
+def test_logits_hf_path() -> None:
+    # ForCausalLMLoss: 16-bit logits + fp32 upcast + fp32 log-softmax = 10; backward 4 + 4 + 4 = 12
+    j = job(model="llama-3.1-8b", workload="lora")
+    assert logits_elements(j) == 2048 * 128256
+    p = loss_path(j)
+    assert (p.forward, p.loss, p.backward) == (2.0, 10.0, 12.0)
 
 
 def test_vllm_pool_arithmetic() -> None:

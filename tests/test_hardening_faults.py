@@ -20,18 +20,21 @@ import threading
 import time
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
 from fake_openai import FakeOpenAI, hang, make_assistant
+from sqlalchemy import event
 
 import knowledge
 import knowledge.shipped as shipped
 from assistant import Assistant, Final, Notice
 from assistant.config import Settings
+from assistant.db import Database, DbOptions, sqlite_url
 from assistant.feedback import FeedbackError, list_feedback, record_feedback
-from assistant.memory import SqlStore
+from assistant.memory import ConversationStore
 from assistant.tools import ToolContext
 from knowledge.config import load_settings
 from knowledge.testing import chroma_executable, free_port, write_guide
@@ -203,12 +206,8 @@ def test_chroma_server_going_away_mid_session(tmp_path: Path, small_guide: None,
 
 # ---------------------------------------------------------------- conversation store faults
 
-def _store(path: Path, timeout_s: float = 0.2) -> SqlStore:
-    def connect() -> sqlite3.Connection:
-        conn = sqlite3.connect(path, timeout=timeout_s, check_same_thread=False)
-        conn.execute("PRAGMA journal_mode=WAL")
-        return conn
-    return SqlStore(connect)
+def _store(path: Path, timeout_s: float = 0.2) -> ConversationStore:
+    return ConversationStore(Database(sqlite_url(path), DbOptions(statement_timeout_s=timeout_s)))
 
 
 def _turns(path: Path) -> list[tuple[str, str]]:
@@ -218,6 +217,25 @@ def _turns(path: Path) -> list[tuple[str, str]]:
             "SELECT conversation_id, role FROM headroom_turns ORDER BY id")]
     finally:
         conn.close()
+
+
+@contextmanager
+def _full_disk(db: Database) -> Iterator[None]:
+    """The SQLite file may not grow by one page (SQLITE_FULL, as on a full disk) while inside."""
+    conn = sqlite3.connect(db.engine.url.database or "")
+    pages = int(conn.execute("PRAGMA page_count").fetchone()[0])
+    conn.close()
+
+    def cap(dbapi_conn: Any, _record: Any) -> None:
+        dbapi_conn.execute(f"PRAGMA max_page_count = {pages}")
+
+    db.dispose()
+    event.listen(db.engine, "connect", cap)
+    try:
+        yield
+    finally:
+        event.remove(db.engine, "connect", cap)
+        db.dispose()
 
 
 def test_locked_conversation_store_still_answers_and_loses_nothing(tmp_path: Path) -> None:
@@ -239,6 +257,7 @@ def test_locked_conversation_store_still_answers_and_loses_nothing(tmp_path: Pat
         assert answer.verdict == "yes" and answer.options[0].workload == "qlora"
         notices = [e.text for e in events if isinstance(e, Notice)]
         assert any("not saved" in n and "locked" in n for n in notices), notices
+        assert all("\n" not in n for n in notices)
 
         assistant.ask("and on two of them?", "c")  # the lock is gone: saving works again
     finally:
@@ -247,88 +266,45 @@ def test_locked_conversation_store_still_answers_and_loses_nothing(tmp_path: Pat
     assert after[:2] == before and len(after) == 4
 
 
-class _FullDisk:
-    """A sqlite3 connection whose writes fail like a full disk while ``full`` is set."""
-
-    full = False
-
-    def __init__(self, conn: sqlite3.Connection) -> None:
-        self._conn = conn
-
-    def cursor(self) -> Any:
-        conn = self
-
-        class Cursor:
-            def __init__(self) -> None:
-                self._cur = conn._conn.cursor()
-
-            def execute(self, sql: str, params: Any = ()) -> Any:
-                if _FullDisk.full and sql.lstrip().upper().startswith("INSERT"):
-                    raise sqlite3.OperationalError("database or disk is full")
-                return self._cur.execute(sql, params)
-
-            def fetchall(self) -> list[Any]:
-                return self._cur.fetchall()
-
-        return Cursor()
-
-    def commit(self) -> None:
-        self._conn.commit()
-
-    def close(self) -> None:
-        self._conn.close()
-
-
-def test_full_disk_still_answers_and_keeps_earlier_turns(tmp_path: Path,
-                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+def test_full_disk_still_answers_and_keeps_earlier_turns(tmp_path: Path) -> None:
     db = tmp_path / "conversations.sqlite3"
-    store = SqlStore(lambda: _FullDisk(sqlite3.connect(db, check_same_thread=False)))
+    store = _store(db, timeout_s=5)
     assistant = Assistant(Settings(home=tmp_path), store=store, backend="offline")
     try:
         assistant.ask(QUESTION, "c")
-        monkeypatch.setattr(_FullDisk, "full", True)
-        events = list(assistant.stream("and with QLoRA?", "c"))
-        monkeypatch.setattr(_FullDisk, "full", False)
+        with _full_disk(store.db):
+            events = list(assistant.stream("and with QLoRA? " + "please " * 3000, "c"))
         answer = _final(events)
         assert answer.verdict == "yes" and answer.options[0].workload == "qlora"
-        assert any("disk is full" in e.text for e in events if isinstance(e, Notice))
+        assert any("full" in e.text for e in events if isinstance(e, Notice)), events
+        assistant.ask("and with QLoRA?", "c")  # space again: saving resumes
     finally:
         assistant.store.close()
-    assert len(_turns(db)) == 2  # the first exchange is intact
+    assert len(_turns(db)) == 4  # the first exchange is intact, the failed turn left nothing
 
 
 def test_locked_or_full_feedback_store_is_a_clear_error_and_loses_no_vote(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    db = tmp_path / "feedback.sqlite3"
-    record_feedback("c", 1, "up", text="first", path=db)
+        tmp_path: Path) -> None:
+    path = tmp_path / "feedback.sqlite3"
+    store = Database(sqlite_url(path), DbOptions(statement_timeout_s=0.2))
+    record_feedback("c", 1, "up", text="first", db=store)
 
-    holder = sqlite3.connect(db, isolation_level=None)
+    holder = sqlite3.connect(path, isolation_level=None)
     try:
         holder.execute("BEGIN EXCLUSIVE")
         with pytest.raises(FeedbackError, match="locked"):
-            record_feedback("c", 3, "down", path=db, timeout_s=0.2)
+            record_feedback("c", 3, "down", db=store)
         holder.execute("ROLLBACK")
     finally:
         holder.close()
 
-    real_connect = sqlite3.connect
+    with _full_disk(store), pytest.raises(FeedbackError, match="full"):
+        record_feedback("c", 3, "down", text="a long answer " * 1400, db=store)
 
-    class FullConn(sqlite3.Connection):
-        def execute(self, sql: str, *args: Any) -> Any:  # type: ignore[override]
-            if sql.lstrip().upper().startswith("INSERT"):
-                raise sqlite3.OperationalError("database or disk is full")
-            return super().execute(sql, *args)
-
-    monkeypatch.setattr(sqlite3, "connect",
-                        lambda *a, **kw: real_connect(*a, **kw, factory=FullConn))
-    with pytest.raises(FeedbackError, match="disk is full"):
-        record_feedback("c", 3, "down", path=db)
-    monkeypatch.setattr(sqlite3, "connect", real_connect)
-
-    votes = list_feedback("c", path=db)
+    votes = list_feedback("c", db=store)
     assert [(v.message_index, v.rating, v.text) for v in votes] == [(1, "up", "first")]
-    record_feedback("c", 3, "down", path=db)
-    assert len(list_feedback("c", path=db)) == 2
+    record_feedback("c", 3, "down", db=store)
+    assert len(list_feedback("c", db=store)) == 2
 
 
 # ---------------------------------------------------------------- a corrupted local index

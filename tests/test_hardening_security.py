@@ -28,7 +28,7 @@ def offline() -> Assistant:
 def test_injection_in_user_text_does_not_change_the_verdict(offline: Assistant) -> None:
     answer = offline.ask(INJECTION, "inj")
     assert answer.verdict == "no"
-    assert "12 GiB" not in answer.answer.split("\n")[0]
+    assert "12 GiB" not in answer.body.split("\n")[0]
 
 
 def test_oversized_messages_are_refused_clearly(offline: Assistant) -> None:
@@ -77,7 +77,7 @@ def test_api_key_never_reaches_answers_or_logs(tmp_path: Path, server: FakeOpenA
 @given(st.text(max_size=300))
 def test_any_text_gets_an_answer(offline: Assistant, message: str) -> None:
     answer = offline.ask(message, "fuzz")
-    assert answer.verdict in (None, "yes", "no", "need_more_info")
+    assert answer.verdict in (None, "yes", "no", "borderline", "depends", "need_more_info")
     assert answer.answer.strip()
     for o in answer.options:
         assert math.isfinite(o.total_gib) and o.total_gib >= 0
@@ -93,7 +93,7 @@ WORDS = ["Can I", "fine-tune", "QLoRA", "serve", "70B", "llama-2-13b", "on", "8x
 @given(st.lists(st.sampled_from(WORDS), min_size=1, max_size=12))
 def test_word_salad_of_real_terms_never_crashes(offline: Assistant, words: list[str]) -> None:
     answer = offline.ask(" ".join(words), "salad")
-    assert answer.verdict in (None, "yes", "no", "need_more_info")
+    assert answer.verdict in (None, "yes", "no", "borderline", "depends", "need_more_info")
     for o in answer.options:
         assert math.isfinite(o.total_gib) and o.total_gib >= 0
 

@@ -35,6 +35,16 @@ GIB = 1024**3
     ("NVIDIA GeForce RTX 4090 D", 24564, "rtx-4090", "exact"),
     ("Tesla V100-PCIE-32GB", 32510, "v100-32gb-sxm2", "exact"),
     ("Tesla V100-SXM2...", 16160, "v100-16gb-sxm2", "approximate"),
+    ("NVIDIA RTX 5000 Ada Generation", 32760, "rtx-5000-ada-generation", "exact"),
+    ("NVIDIA GeForce RTX 4080 SUPER", 16376, "rtx-4080-super", "exact"),
+    # one name, two sizes: the reported total picks the variant
+    ("NVIDIA GeForce RTX 3080", 10240, "rtx-3080-10gb", "exact"),
+    ("NVIDIA GeForce RTX 3080", 12288, "rtx-3080-12gb", "exact"),
+    ("NVIDIA GeForce RTX 4060 Ti", 8188, "rtx-4060-ti-8gb", "exact"),
+    ("NVIDIA GeForce RTX 4060 Ti", 16380, "rtx-4060-ti-16gb", "exact"),
+    ("Tesla P100-PCIE-12GB", 12198, "p100-12gb-pcie", "exact"),
+    ("Tesla P40", 22919, "p40", "exact"),
+    ("AMD Instinct MI250X", 65520, "mi250x", "exact"),  # one of its two dies, as ROCm lists it
 ])
 def test_match_name(name: str, total_mib: int | None, want: str, kind: str) -> None:
     spec, got = match_name(name, total_mib * MIB if total_mib else None)
@@ -44,9 +54,11 @@ def test_match_name(name: str, total_mib: int | None, want: str, kind: str) -> N
 @pytest.mark.parametrize(("name", "total_mib"), [
     ("GeForce RTX 2080", 7979),
     ("Radeon RX 7900 XT", 20464),
-    ("NVIDIA RTX 5000 Ada Generation", 32760),  # same size as the 5090: "RTX" alone is too vague
-    ("NVIDIA GeForce RTX 4080 SUPER", None),  # approximate needs the memory to agree
-    ("NVIDIA GeForce RTX 4080 SUPER", 12000),
+    ("NVIDIA RTX 4000 Ada Generation", 20475),  # same size as the RTX A4500: "RTX" alone is too vague
+    ("NVIDIA GeForce RTX 4070 SUPER", None),  # approximate needs the memory to agree
+    ("NVIDIA GeForce RTX 4070 SUPER", 12282),  # 4070 and 4070 Ti both 12 GB: ambiguous
+    ("Quadro RTX 6000", 24576),  # not the 48 GB RTX 6000 Ada its short name resolves to
+    ("NVIDIA GeForce RTX 3060", 8192),  # the 8 GB RTX 3060 is not in the catalog
 ])
 def test_no_match(name: str, total_mib: int | None) -> None:
     assert match_name(name, total_mib * MIB if total_mib else None) == (None, "none")

@@ -56,7 +56,8 @@ def test_verdict_first_then_table_suggestion_answer_sources_notices_buttons() ->
     assert "Sources" not in msg.blocks[4]["text"]["text"]  # the body's own list is replaced ...
     assert msg.blocks[5]["text"]["text"] == (  # ... by linked citations
         "*Sources*\n• <https://d.example/knowledge/guide/en/lora.md#memory|LoRA § Memory>")
-    assert msg.text.startswith("❌ No, it does not fit No. It needs")
+    assert msg.text == (f"❌ No, it does not fit: LoRA {est.total_gib:.2f} of "
+                        f"{est.capacity_gib:.2f} GiB per GPU · Llama 2 13B · 1× NVIDIA A10")
 
 
 def test_chinese_answer_uses_chinese_labels_and_aligns_wide_characters() -> None:
@@ -161,3 +162,29 @@ def test_progress_lines_track_tools_and_notices() -> None:
     lines = p.message().blocks[1]["elements"][0]["text"].split("\n")
     assert lines == ["✓ `estimate_memory` done", "✗ `search_guide` failed",
                      "ℹ️ LLM unavailable, answered offline"]
+
+
+@pytest.mark.parametrize(("question", "verdict_words"), [
+    ("Can I fine-tune a 13B model on one A10?", ("yes", "fits")),
+    ("一张 RTX 4090 能用 QLoRA 微调 Qwen2.5 14B 吗？", ("可以", "放得下")),
+    ("Can I run full fine-tuning of llama 3 70b on one 4090?", ("no", "fit")),
+])
+def test_notification_text_says_the_verdict_once_with_its_figure(
+        question: str, verdict_words: tuple[str, ...]) -> None:
+    import re
+    import sqlite3
+
+    from assistant import Assistant
+    from assistant.memory import SqlStore
+
+    store = SqlStore(lambda: sqlite3.connect(":memory:", check_same_thread=False))
+    answer = Assistant(store=store, backend="offline").ask(question, "notify")
+    assert answer.verdict is not None and answer.options
+    text = render_answer(answer, turn_id="t")[0].text
+    low = text.lower()
+    for word in verdict_words:  # the verdict's words once: not "✅ Yes, it fits Yes, with QLoRA."
+        assert len(re.findall(rf"(?<![a-z]){re.escape(word)}(?![a-z])", low)) == 1, text
+    shown = [o for o in answer.options if f"{o.total_gib:.2f}" in text]
+    assert len(shown) == 1 and f"{shown[0].capacity_gib:.2f}" in text
+    assert shown[0].fits == (answer.verdict == "yes")
+    assert "\n" not in text and "*" not in text

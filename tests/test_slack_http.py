@@ -222,6 +222,28 @@ def test_forged_signature_is_rejected(bot: Bot) -> None:
     assert [c.method for c in bot.fake.calls] == ["auth.test"]
 
 
+@pytest.mark.parametrize("kind", ["forged", "stale", "unsigned"])
+def test_rejected_request_is_logged_as_one_line_without_its_body(
+        bot: Bot, caplog: pytest.LogCaptureFixture, kind: str) -> None:
+    caplog.set_level(logging.DEBUG)
+    marker = "WRITTEN-INTO-THE-LOG-" + kind
+    if kind == "forged":
+        reply = bot.event(mention(marker), secret="not-the-signing-secret")
+    elif kind == "stale":
+        reply = bot.event(mention(marker), timestamp=int(time.time()) - 600)
+    else:
+        reply = post(bot.url + "/slack/events", event_body(mention(marker)),
+                     {"Content-Type": "application/json"})
+    assert reply.status == 401
+    rejected = [r for r in caplog.records if "rejected a Slack request" in r.getMessage()]
+    assert len(rejected) == 1
+    line = rejected[0].getMessage()
+    assert "\n" not in line and len(line) < 200
+    assert rejected[0].levelno == logging.WARNING
+    logged = caplog.text + "".join(str(r.args) for r in caplog.records)
+    assert marker not in logged and "signature:" not in logged
+
+
 def test_stale_timestamp_is_rejected_even_when_correctly_signed(bot: Bot) -> None:
     reply = bot.event(mention("13B?"), timestamp=int(time.time()) - 600)
     assert reply.status == 401

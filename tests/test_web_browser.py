@@ -11,6 +11,7 @@ Skips only when ``/usr/bin/chromium`` is absent and ``CI`` is unset; in CI it fa
 from __future__ import annotations
 
 import os
+import re
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -45,7 +46,7 @@ ARTIFACTS = ROOT / "artifacts"
 FIXTURES = Path(__file__).parent / "fixtures" / "nvidia-smi"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
-QUESTION = "Can I fine-tune a 13B model on one A10?"
+QUESTION = "Can I fine-tune Llama-2-13B on one A10?"
 TIMEOUT_MS = 15_000
 
 
@@ -109,7 +110,8 @@ def test_chat_streams_a_cited_answer_with_its_tool_step(browser: Browser, url: s
     page.goto(url)
     expect(page.get_by_text("Will it fit?")).to_be_visible()
     loaded = time.perf_counter() - start
-    expect(page.get_by_text("一张 RTX 4090 能用 QLoRA 微调 Qwen2.5 14B 吗？")).to_be_visible()
+    expect(page.get_by_text("How much memory does Llama 3 8B need")).to_be_visible()
+    expect(page.get_by_text("一张 RTX 4090 能用 QLoRA 微调 Qwen2.5 14B 吗？")).to_have_count(0)
     shot(page, "chat-empty")
     elapsed = ask(page, QUESTION)
     step = page.get_by_text("🔧 check_fit(", exact=False).first
@@ -237,3 +239,79 @@ def test_phone_width_is_usable(browser: Browser, url: str) -> None:
     overflow = page.evaluate("() => document.documentElement.scrollWidth")
     assert overflow <= 392, f"the estimator is {overflow} px wide on a 390 px screen"
     page.close()
+
+
+# -- what a person sees: the verdict in view, no sideways scroll, the chart, the page's language --
+
+CJK = "[\u4e00-\u9fff]"
+PAGE_CASES = {"en": ("en-US", QUESTION, "Yes, with QLoRA", "Chat", "Estimator"),
+              "zh": ("zh-CN", "一张 RTX 4090 能用 QLoRA 微调 Qwen2.5 14B 吗？", "可以", "对话", "估算器")}
+# names that are the same in both languages (product and unit names)
+SAME_IN_BOTH = {"GPU", "LoRA", "QLoRA", "#", "tokens/s"}
+
+
+def _in_language(texts: list[str], lang: str) -> list[str]:
+    """The texts that are not in ``lang`` (Chinese: no CJK character; English: any)."""
+    import re
+
+    wrong = []
+    for t in (x.strip() for x in texts):
+        if not t or t in SAME_IN_BOTH:
+            continue
+        has_cjk = re.search(CJK, t) is not None
+        if has_cjk != (lang == "zh"):
+            wrong.append(t)
+    return wrong
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+@pytest.mark.parametrize("width", [1280, 390])
+def test_verdict_in_view_no_sideways_scroll_chart_and_labels_in_the_page_language(
+        browser: Browser, url: str, lang: str, width: int) -> None:
+    locale, question, verdict, chat_tab, est_tab = PAGE_CASES[lang]
+    ctx = browser.new_context(viewport={"width": width, "height": 900 if width > 400 else 844},
+                              locale=locale)  # Playwright sends it as Accept-Language
+    page = ctx.new_page()
+    page.set_default_timeout(TIMEOUT_MS)
+    page.goto(url)
+    expect(page.get_by_role("tab", name=chat_tab)).to_be_visible()
+    box = page.locator("#chat-input textarea")
+    expect(box).to_have_attribute("placeholder", re.compile(CJK if lang == "zh" else r"^[^\u4e00-\u9fff]+$"))
+    tabs = page.get_by_role("tab").all_inner_texts()
+    assert not _in_language(tabs, lang), tabs
+    expect(page.locator("#chatbot .example")).to_have_count(3)  # the page's own examples
+    examples = page.locator("#chatbot .example").all_inner_texts()
+    assert examples and not _in_language(examples, lang), examples
+    before = page.evaluate("document.querySelector('.gradio-container').offsetWidth")
+
+    box.fill(question)
+    box.press("Enter")
+    answer = page.locator("#chatbot .bot-row").last
+    expect(answer.locator(".hr-chart")).to_be_visible()  # the answer's chart, under the verdict
+    expect(answer.locator(".hr-chart .hr-seg").first).to_be_visible()
+    page.wait_for_timeout(500)  # let the stream and any scrolling settle
+    head = answer.locator("strong", has_text=verdict).first
+    top, bottom, view_h, scroller = head.evaluate("""el => {
+        const r = el.getBoundingClientRect(), s = el.closest('.bubble-wrap').getBoundingClientRect();
+        return [r.top, r.bottom, window.innerHeight, [s.top, s.bottom]]; }""")
+    assert 0 <= top and bottom <= view_h, f"verdict at {top:.0f}-{bottom:.0f}, viewport {view_h}"
+    assert scroller[0] <= top and bottom <= scroller[1], "verdict scrolled out of the chat"
+    sizes = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
+    assert sizes[0] <= sizes[1], f"page scrolls sideways: {sizes}"
+    after = page.evaluate("document.querySelector('.gradio-container').offsetWidth")
+    assert after == before, f"layout jumped from {before} to {after} px"
+    labels = answer.locator(".hr-chart .hr-label, .hr-chart .hr-legend span").all()
+    sizes_px = [float(x.evaluate("e => parseFloat(getComputedStyle(e).fontSize)")) for x in labels]
+    assert sizes_px and min(sizes_px) >= 11, sizes_px
+    shot(page, f"{lang}-{width}-answer")
+
+    if width > 400:  # the Estimator tab's labels, hints and table headers
+        page.get_by_role("tab", name=est_tab).click()
+        expect(page.locator("#est-run")).to_be_visible()
+        shown = "#est-fit th, #est-plan th, [data-testid='block-info']"
+        texts = page.locator(shown).filter(visible=True).all_inner_texts()
+        texts.append(page.locator("#est-run").inner_text())
+        wrong = _in_language(texts, lang)
+        assert not wrong, f"labels not in {lang}: {wrong}"
+        shot(page, f"{lang}-{width}-estimator")
+    ctx.close()

@@ -70,7 +70,7 @@ def client(url: str) -> Iterator[Any]:
 
 def test_chat_answers_with_tool_steps_and_cited_guide_links(client: Any) -> None:
     start = time.perf_counter()
-    messages = client.predict("Can I fine-tune a 13B model on one A10?", api_name="/chat")
+    messages = client.predict("Can I fine-tune Llama-2-13B on one A10?", api_name="/chat")
     elapsed = time.perf_counter() - start
     steps = [m for m in messages if (m.get("metadata") or {}).get("title")]
     answer = messages[-1]["content"]
@@ -93,14 +93,14 @@ def test_chat_streams_partial_updates(client: Any) -> None:
 
 
 def test_chat_keeps_the_conversation_per_session(client: Any) -> None:
-    client.predict("Can I fine-tune a 13B model on one A10?", api_name="/chat")
+    client.predict("Can I fine-tune Llama-2-13B on one A10?", api_name="/chat")
     follow = client.predict("and on two of them?", api_name="/chat")
     assert "2x NVIDIA A10" in follow[-1]["content"] or "2 张" in follow[-1]["content"] or \
         "two" in follow[-1]["content"].lower()
 
 
 def test_chinese_question(client: Any) -> None:
-    messages = client.predict("一张 RTX 4090 能用 QLoRA 微调 Qwen2.5 14B 吗？", api_name="/chat")
+    messages = client.predict("一张 RTX 4090 能用 QLoRA 微调 Qwen2.5 7B 吗？", api_name="/chat")
     assert "可以" in messages[-1]["content"] and "doc=zh%2F" in messages[-1]["content"]
 
 

@@ -20,7 +20,7 @@ from assistant.feedback import (
 def test_round_trip_in_headroom_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("HEADROOM_HOME", str(tmp_path / "home"))
     fb = record_feedback("conv-1", 3, "up", text="Yes, with QLoRA.", now=1700000000.0)
-    assert (tmp_path / "home" / "feedback.sqlite3").is_file()
+    assert (tmp_path / "home" / "headroom.sqlite3").is_file()  # the one store
     assert fb.rating == "up" and fb.message_index == 3 and fb.created_at == 1700000000.0
     record_feedback("conv-2", 1, False, text="no", source="slack")
     assert [f.conversation_id for f in list_feedback()] == ["conv-1", "conv-2"]

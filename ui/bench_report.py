@@ -12,31 +12,41 @@ import subprocess
 import sys
 import time
 
-from tools.estimator.accuracy import evaluate, summarize
+from tools.estimator.accuracy import evaluate, loo_errors, summarize
 
 
-def accuracy_report(rows: bool = False, as_json: bool = False) -> str:
-    """Median / p90 absolute percentage error by workload and by source group."""
-    errors, skipped = evaluate()
-    by_workload = summarize(errors, "workload")
-    by_group = summarize(errors, "group")
-    by_gpus = summarize(errors, "gpus")
+def accuracy_report(rows: bool = False, as_json: bool = False, loo: bool = False) -> str:
+    """Median / p90 absolute percentage error by workload, framework and source group.
+
+    ``loo``: leave-one-source-out; every source group is scored with the fitted constants
+    (``tools/estimator/data/fitted.toml``) refit on the other groups only.
+    """
+    _, skipped = evaluate()
+    slack_used: dict[str, dict[str, float]] = {}
+    if loo:
+        errors, slack_used = loo_errors()
+    else:
+        errors, _ = evaluate()
+    tables = {"by workload": summarize(errors, "workload"),
+              "by framework": summarize(errors, "framework"),
+              "single vs multi-GPU": summarize(errors, "gpus"),
+              "by source group": summarize(errors, "group")}
+    mode = "leave-one-source-out" if loo else "in-sample"
     if as_json:
+        def fmt(t: dict[str, tuple[int, float, float]]) -> dict[str, dict[str, float]]:
+            return {k: {"rows": n, "median_ape": round(m, 2), "p90_ape": round(p, 2)}
+                    for k, (n, m, p) in t.items()}
         return json.dumps({
-            "modelled": len(errors), "skipped": len(skipped),
-            "by_workload": {k: {"rows": n, "median_ape": round(m, 2), "p90_ape": round(p, 2)}
-                            for k, (n, m, p) in by_workload.items()},
-            "by_group": {k: {"rows": n, "median_ape": round(m, 2), "p90_ape": round(p, 2)}
-                         for k, (n, m, p) in by_group.items()},
-            "by_gpus": {k: {"rows": n, "median_ape": round(m, 2), "p90_ape": round(p, 2)}
-                        for k, (n, m, p) in by_gpus.items()},
+            "mode": mode, "modelled": len(errors), "skipped": len(skipped),
+            "by_workload": fmt(tables["by workload"]), "by_framework": fmt(tables["by framework"]),
+            "by_group": fmt(tables["by source group"]), "by_gpus": fmt(tables["single vs multi-GPU"]),
+            "refit_constants": slack_used,
             "rows": [e.__dict__ | {"ape": round(e.ape, 2)} for e in errors] if rows else [],
             "skipped_rows": [{"id": i, "reason": r} for i, r in skipped],
         }, indent=2)
     out = [f"calibration rows modelled: {len(errors)} (not modelled: {len(skipped)}, reasons in "
-           "tools/estimator/data/calibration.jsonl)", ""]
-    for title, table in (("by workload", by_workload), ("single vs multi-GPU", by_gpus),
-                         ("by source group", by_group)):
+           f"tools/estimator/data/calibration.jsonl); scoring: {mode}", ""]
+    for title, table in tables.items():
         out.append(f"{title:40s} {'rows':>5s} {'median %':>9s} {'p90 %':>7s}")
         for k, (n, med, p) in table.items():
             out.append(f"{k:40s} {n:5d} {med:9.1f} {p:7.1f}")

@@ -12,6 +12,7 @@ Known errors print one line and exit with status 1 or 2; no tracebacks.
 from __future__ import annotations
 
 import json
+import math
 import sys
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -19,6 +20,7 @@ from typing import Any, TypeVar
 import click
 
 from ui.cli_assistant import ask, bench_answers, chat
+from ui.cli_db import db
 from ui.cli_kb import kb
 from ui.cli_probe import probe
 from ui.cli_slack import slack
@@ -63,6 +65,21 @@ REQUEST_OPTIONS: list[Callable[[F], F]] = [
     click.option("--pp", "pipeline_parallel", type=int, default=1, show_default=True,
                  help="pipeline-parallel degree"),
     click.option("--engine", default=None, help="hf, deepspeed, vllm, sglang, llama.cpp, torchtune, litgpt"),
+    click.option("--grad-accum", type=int, default=1, show_default=True,
+                 help="gradient accumulation steps (>1 keeps gradients alive during forward)"),
+    click.option("--loss", default="auto", show_default=True,
+                 help="auto, standard, chunked (torchtune/litgpt), fused-linear (Liger)"),
+    click.option("--optimizer-impl", default="auto", show_default=True,
+                 help="auto, foreach, fused, per-tensor"),
+    click.option("--activation-offload", is_flag=True, help="torchtune activation offloading"),
+    click.option("--compile", is_flag=True, help="torch.compile (modelled as eager)"),
+    click.option("--gptq-group-size", type=int, default=128, show_default=True,
+                 help="GPTQ group size (32, 64, 128, -1 per channel)"),
+    click.option("--gptq-act-order", is_flag=True, help="GPTQ act-order (desc_act)"),
+    click.option("--bnb-version", default="0.45", show_default=True,
+                 help="bitsandbytes version (before 0.43.2 4-bit linears keep their inputs)"),
+    click.option("--zero-bucket-size", type=int, default=None,
+                 help="DeepSpeed reduce_bucket_size in elements (default: HF 'auto', hidden^2)"),
     click.option("--gpu-memory-utilization", type=float, default=0.9, show_default=True),
     click.option("--max-num-batched-tokens", type=int, default=8192, show_default=True),
 ]
@@ -75,8 +92,30 @@ def request_options(func: F) -> F:
     return func
 
 
+class CliError(click.ClickException):
+    """A known error: one line (exit 1), or ``{"error": ..., "field": ...}`` under ``--json``."""
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
+
+
 def _fail(err: Exception) -> click.ClickException:
-    return click.ClickException(str(err))
+    field = getattr(err, "field", None) or {"UnknownModelError": "model",
+                                            "UnknownGpuError": "gpu",
+                                            "ConfigFileError": "config"}.get(type(err).__name__)
+    return CliError(str(err), field if isinstance(field, str) else None)
+
+
+def _finite(data: Any) -> Any:
+    """The data with NaN and infinities as null: ``--json`` output is strict JSON."""
+    if isinstance(data, float):
+        return data if math.isfinite(data) else None
+    if isinstance(data, dict):
+        return {k: _finite(v) for k, v in data.items()}
+    if isinstance(data, list | tuple):
+        return [_finite(v) for v in data]
+    return data
 
 
 def _gpu_spec(gpu: str) -> Any:
@@ -89,10 +128,40 @@ def _gpu_spec(gpu: str) -> Any:
 
 
 def _echo_json(data: object) -> None:
-    click.echo(json.dumps(data, indent=2, ensure_ascii=False, default=str))
+    click.echo(json.dumps(_finite(data), indent=2, ensure_ascii=False, default=str,
+                          allow_nan=False))
 
 
-@click.group()
+class JsonErrorsGroup(click.Group):
+    """The ``headroom`` group: under ``--json`` every error, usage errors included, is printed
+    as ``{"error": "...", "field": ...}`` on stdout, with the usual exit status (1, or 2 for
+    usage errors); without ``--json`` it is one line on stderr, as click prints it."""
+
+    def main(self, args: Any = None, prog_name: str | None = None,
+             complete_var: str | None = None, standalone_mode: bool = True,
+             **extra: Any) -> Any:
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, standalone_mode, **extra)
+        argv = list(sys.argv[1:] if args is None else args)
+        try:
+            code = super().main(argv, prog_name, complete_var, False, **extra)
+        except click.ClickException as e:
+            if "--json" not in argv:
+                e.show()
+            else:
+                field = getattr(e, "field", None)
+                if field is None and isinstance(e, click.BadParameter) and e.param is not None:
+                    field = e.param.name
+                click.echo(json.dumps({"error": e.format_message(), "field": field},
+                                      ensure_ascii=False))
+            sys.exit(e.exit_code)
+        except click.Abort:
+            click.echo("Aborted!", err=True)
+            sys.exit(1)
+        sys.exit(code if isinstance(code, int) else 0)
+
+
+@click.group(cls=JsonErrorsGroup)
 @click.version_option(package_name="headroom")
 def main() -> None:
     """Headroom: will this LLM job fit on my GPUs, and what should I change?
@@ -226,8 +295,9 @@ def gpus(query: str, as_json: bool) -> None:
     if not found:
         raise click.ClickException(f"no catalog GPU matches {query!r}")
     for g in found:
+        bandwidth = f"{g.memory_bandwidth_gbs:6.0f} GB/s" if g.has_bandwidth else "     – GB/s"
         click.echo(f"{g.id:36s} {g.memory_gib:6.0f} GB  usable {g.usable_gib:7.2f} GiB  "
-                   f"{g.memory_bandwidth_gbs:6.0f} GB/s  bf16 {'yes' if g.supports_bf16 else 'no ':3s}  "
+                   f"{bandwidth}  bf16 {'yes' if g.supports_bf16 else 'no ':3s}  "
                    f"aliases: {', '.join(g.aliases)}")
 
 
@@ -239,11 +309,13 @@ def bench() -> None:
 @bench.command("accuracy")
 @click.option("--rows", is_flag=True, help="also print every modelled row")
 @click.option("--json", "as_json", is_flag=True)
-def bench_accuracy(rows: bool, as_json: bool) -> None:
+@click.option("--leave-one-source-out", "loo", is_flag=True,
+              help="score each source with the fitted constants refit without it")
+def bench_accuracy(rows: bool, as_json: bool, loo: bool) -> None:
     """Median and p90 absolute % error against published measurements."""
     from ui.bench_report import accuracy_report
 
-    click.echo(accuracy_report(rows=rows, as_json=as_json))
+    click.echo(accuracy_report(rows=rows, as_json=as_json, loo=loo))
 
 
 @bench.command("speed")
@@ -262,6 +334,7 @@ bench.add_command(bench_answers)
 main.add_command(kb)
 main.add_command(web_ui)
 main.add_command(slack)
+main.add_command(db)
 
 
 def run() -> None:

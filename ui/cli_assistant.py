@@ -121,14 +121,37 @@ def chat(conversation: str | None, backend: str, verbose: bool) -> None:
 
 @click.command("answers")
 @click.option("--backend", type=BACKENDS, default="offline", show_default=True)
+@click.option("--set", "which", type=click.Choice(["blind", "legacy"]), default="blind",
+              show_default=True, help="blind: the set written without seeing the parser (tune + "
+              "holdout halves); legacy: the team's own 124 questions")
+@click.option("--failures", is_flag=True, help="list the tune half's failures (never the holdout's)")
+@click.option("--half", type=click.Choice(["both", "tune", "holdout"]), default="both",
+              show_default=True, help="which half to run (tune while improving the assistant)")
 @click.option("--json", "as_json", is_flag=True)
-@click.option("--verbose", "-v", is_flag=True, help="list every question, not only failures")
-def bench_answers(backend: str, as_json: bool, verbose: bool) -> None:
-    """Accuracy and latency of the assistant on its evaluation set (assistant/eval)."""
-    from assistant.eval.runner import run
-
+@click.option("--verbose", "-v", is_flag=True, help="legacy set: list every question")
+def bench_answers(backend: str, which: str, failures: bool, half: str, as_json: bool,
+                  verbose: bool) -> None:
+    """Accuracy of the assistant on its evaluation sets, per half, language and question kind."""
     assistant = _assistant(backend)
     assistant.ask("warm-up: can I run a 7B model on an A10?", f"warmup-{uuid.uuid4().hex}")
-    report = run(assistant.ask, backend="llm" if assistant.uses_llm else "offline")
-    click.echo(json.dumps(report.to_json(), indent=2, ensure_ascii=False) if as_json
-               else report.text(verbose=verbose))
+    if which == "legacy":
+        from assistant.eval.runner import run
+
+        report = run(assistant.ask, backend="llm" if assistant.uses_llm else "offline")
+        click.echo(json.dumps(report.to_json(), indent=2, ensure_ascii=False) if as_json
+                   else report.text(verbose=verbose))
+        return
+    from assistant.eval import blind
+
+    halves = blind.HALVES if half == "both" else (half,)
+    results = {h: blind.run(assistant.ask, blind.load(h)) for h in halves}
+    if as_json:
+        click.echo(json.dumps({h: {"total": len(o), "right": sum(x.ok for x in o)}
+                               for h, o in results.items()}, indent=2))
+        return
+    mode = "LLM" if assistant.uses_llm else "offline"
+    click.echo(f"blind evaluation set ({mode}): tune half (may be read while tuning) and "
+               "holdout half (never read)\n")
+    click.echo(blind.table(results))
+    if failures and "tune" in results:
+        click.echo("\ntune failures:\n" + blind.failures(results["tune"]))

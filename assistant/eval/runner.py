@@ -109,7 +109,10 @@ def load_questions() -> list[dict[str, Any]]:
 def check(item: dict[str, Any], answer: Answer) -> list[str]:
     """What is wrong with ``answer`` for ``item`` (empty when right)."""
     expect, problems = item["expect"], []
-    if "verdict" in expect and answer.verdict != expect["verdict"]:
+    # this set predates "borderline": a yes/no written then is met by borderline (margin < 8%)
+    ok_verdict = answer.verdict == expect.get("verdict") or (
+        answer.verdict == "borderline" and expect.get("verdict") in ("yes", "no"))
+    if "verdict" in expect and not ok_verdict:
         problems.append(f"verdict {answer.verdict!r}, expected {expect['verdict']!r}")
     options = {o.workload: o for o in answer.options}
     for workload, fits in expect.get("fits", {}).items():

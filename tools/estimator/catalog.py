@@ -91,9 +91,12 @@ def gpu_index() -> dict[str, GpuSpec]:
 
 
 def _suggest(query: str, names: dict[str, str], n: int = 3) -> list[str]:
-    """Closest display names to ``query``: fuzzy on normalised keys, then substring matches."""
+    """Closest display names to ``query``: the shortest name it begins ("RTX 5000" -> "RTX 5000
+    Ada"), then fuzzy on normalised keys, then substring matches."""
     keys = list(names)
-    hits = difflib.get_close_matches(query, keys, n=n, cutoff=0.5)
+    longer = sorted((k for k in keys if query and k.startswith(query) and k != query), key=len)
+    hits = longer[:1] + [k for k in difflib.get_close_matches(query, keys, n=n, cutoff=0.5)
+                         if k not in longer[:1]]
     if len(hits) < n and query:
         hits += [k for k in keys if (query in k or k in query) and k not in hits][: n - len(hits)]
     seen: list[str] = []
@@ -124,12 +127,34 @@ AMBIGUOUS_GPUS = {
     "h100": "'H100' taken as the 80 GB SXM5 card; say 'H100 PCIe' or 'H100 NVL' otherwise",
     "4090d": "RTX 4090 D has the same 24 GB as the RTX 4090",
     "rtx4090d": "RTX 4090 D has the same 24 GB as the RTX 4090",
+    "3080": "'RTX 3080' taken as the original 10 GB card; say 'RTX 3080 12GB' for the 12 GB one",
+    "rtx3080": "'RTX 3080' taken as the original 10 GB card; say 'RTX 3080 12GB' for the 12 GB one",
+    "3060": "'RTX 3060' taken as the 12 GB card; the later 8 GB RTX 3060 is not in the catalog",
+    "rtx3060": "'RTX 3060' taken as the 12 GB card; the later 8 GB RTX 3060 is not in the catalog",
+    "4060ti": "'RTX 4060 Ti' taken as the 8 GB card; say 'RTX 4060 Ti 16GB' for the 16 GB one",
+    "rtx4060ti": "'RTX 4060 Ti' taken as the 8 GB card; say 'RTX 4060 Ti 16GB' for the 16 GB one",
+    "p100": "'P100' taken as the 16 GB card; say 'P100 12GB' for the 12 GB PCIe one",
+    "rtx6000": ("'RTX 6000' taken as the RTX 6000 Ada Generation (48 GB); the Turing Quadro RTX 6000 "
+                "(24 GB) is not in the catalog"),
 }
 
 
 def gpu_note(name: str) -> str:
     """A note for names that stand for several cards (empty when unambiguous)."""
     return AMBIGUOUS_GPUS.get(gpu_key(name), "")
+
+
+AMBIGUOUS_GPU_CODES = {"a100": "gpu_a100_80gb", "v100": "gpu_v100_16gb", "h100": "gpu_h100_sxm",
+                       "4090d": "gpu_4090d", "rtx4090d": "gpu_4090d",
+                       "3080": "gpu_3080_10gb", "rtx3080": "gpu_3080_10gb",
+                       "3060": "gpu_3060_12gb", "rtx3060": "gpu_3060_12gb",
+                       "4060ti": "gpu_4060ti_8gb", "rtx4060ti": "gpu_4060ti_8gb",
+                       "p100": "gpu_p100_16gb", "rtx6000": "gpu_rtx6000_ada"}
+
+
+def gpu_note_code(name: str) -> str:
+    """The assumption code (data/assumptions.toml) for an ambiguous GPU name, else ''."""
+    return AMBIGUOUS_GPU_CODES.get(gpu_key(name), "")
 
 
 def find_gpu(name: str) -> GpuSpec:
@@ -167,5 +192,13 @@ def search_gpus(query: str = "") -> list[GpuSpec]:
 
 
 def looks_like_path(text: str) -> bool:
-    """True when the model argument names a local file or directory (config.json)."""
-    return text.endswith(".json") or Path(text).expanduser().is_dir()
+    """True when the model argument names a local file or directory (config.json).
+
+    A name no file system could hold (too long, NUL bytes) is not a path: it gets the
+    unknown-model error instead of an OSError."""
+    if text.endswith(".json"):
+        return True
+    try:
+        return Path(text).expanduser().is_dir()
+    except (OSError, ValueError):
+        return False

@@ -26,7 +26,8 @@ class UnknownNameError(EstimatorError):
         super().__init__(str(self))
 
     def __str__(self) -> str:
-        msg = f"unknown {self.kind} {self.name!r}"
+        shown = self.name if len(self.name) <= 120 else self.name[:100] + f"… ({len(self.name)} characters)"
+        msg = f"unknown {self.kind} {shown!r}"
         if self.suggestions:
             msg += "; closest matches: " + ", ".join(self.suggestions)
         if self.hint:

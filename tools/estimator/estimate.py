@@ -10,11 +10,14 @@ from typing import Any, get_args
 
 from pydantic import ValidationError
 
-from .activations import inference_activation_bytes, training_activation_bytes
+from .activations import inference_activation_bytes
+from .assumptions import Assumption, assumption, texts, unique
 from .errors import EstimatorError, InvalidRequestError
+from .frameworks import alibi_source, check_switches, eager_only_source, loss_path
 from .kv import job_kv_cache_bytes
 from .overhead import allocator_slack_bytes, overhead_bytes
 from .params import param_split
+from .phases import PHASES, bytes_per_logit, peak_phase, step_temporary_bytes, training_phases
 from .request import EstimateRequest
 from .resolve import Job, resolve
 from .result import GIB, Estimate, PerGpu, gib
@@ -22,13 +25,12 @@ from .serving import CUDA_GRAPHS, seq_kv_bytes, serving_capacity
 from .specs import GpuSpec
 from .suggest import suggestions_for
 from .training import (
-    gradients_bytes,
+    adapter_weight_bytes,
     offloaded_host_bytes,
-    optimizer_bytes,
     trainable_params,
     zero3_weight_bytes,
 )
-from .weights import weights_bytes_per_gpu
+from .weights import gptq_bits_per_weight, kbit_prepared, weights_bytes_per_gpu
 
 HOST_BASE_BYTES = 2 * GIB
 LLAMA_CPP_UBATCH = 512
@@ -58,17 +60,95 @@ def make_request(req: EstimateRequest | None = None, **fields: Any) -> EstimateR
 
 def _weights(job: Job) -> float:
     if job.training and (job.req.zero_stage == 3 or job.req.offload == "optimizer+params"):
-        return zero3_weight_bytes(job)
-    return weights_bytes_per_gpu(job)
+        return zero3_weight_bytes(job) + adapter_weight_bytes(job)
+    return weights_bytes_per_gpu(job) + adapter_weight_bytes(job)
 
 
-def _activations(job: Job) -> float:
-    if job.training:
-        return training_activation_bytes(job)
+def prefill_tokens(job: Job) -> int:
+    """Prompt tokens one inference forward pass holds at once, per engine.
+
+    transformers runs the whole prompt in one forward; llama.cpp in micro-batches of ``-ub`` 512
+    (llama.cpp common/common.h n_ubatch); vLLM and SGLang chunk the prefill into at most
+    ``max_num_batched_tokens`` tokens per step (vLLM chunked prefill, SGLang chunked_prefill_size).
+    """
+    prompt = job.seq_len - job.req.new_tokens if job.req.new_tokens else job.seq_len
+    prompt = max(1, prompt)
     if job.engine == "llama.cpp":
-        prompt = job.seq_len - job.req.new_tokens if job.req.new_tokens else job.seq_len
-        return inference_activation_bytes(job, tokens=job.batch * min(prompt, LLAMA_CPP_UBATCH))
+        return job.batch * min(prompt, LLAMA_CPP_UBATCH)
+    if job.engine in ("vllm", "sglang"):
+        return min(job.batch * prompt, job.req.max_num_batched_tokens)
+    return job.batch * prompt
+
+
+def _inference_activations(job: Job) -> float:
+    if job.engine in ("llama.cpp", "vllm", "sglang"):
+        return inference_activation_bytes(job, tokens=prefill_tokens(job))
     return inference_activation_bytes(job)
+
+
+def _training_notes(job: Job, phases: dict[str, float], peak: str | None) -> list[Assumption]:
+    """Assumptions of the training-step model (phases, loss path, k-bit preparation, step)."""
+    out: list[Assumption] = []
+    if peak:
+        table = ", ".join(f"{k} {v:.2f}" for k, v in phases.items())
+        out.append(assumption("peak_phase", phase=peak, phase_zh=PHASE_ZH[peak],
+                              gib=phases[peak], table=table))
+    path = loss_path(job)
+    out.append(assumption("loss_path", path=path.name, forward_bytes=path.forward,
+                          loss_bytes=path.loss, backward_bytes=path.backward,
+                          source=path.source.split(":")[0]))
+    if job.workload == "qlora" and job.engine in ("hf", "deepspeed"):
+        out.append(assumption("kbit_upcast" if kbit_prepared(job) else "kbit_no_upcast",
+                              quant=job.quant))
+    tmp, impl, source = step_temporary_bytes(job)
+    if tmp > 0:
+        out.append(assumption("foreach_step", optimizer=job.req.optimizer))
+    elif impl == "fused" and job.req.offload == "none":
+        out.append(assumption("fused_step", optimizer=job.req.optimizer,
+                              impl=source.split(" ")[0]))
+    if job.req.grad_accum > 1:
+        out.append(assumption("grad_accum", steps=job.req.grad_accum))
+    elif job.req.zero_stage == 0 and job.engine != "deepspeed":
+        out.append(assumption("no_grad_accum"))
+    if job.req.activation_offload:
+        out.append(assumption("activation_offload"))
+    if job.req.compile:
+        out.append(assumption("torch_compile"))
+    if job.req.offload == "optimizer+params":
+        out.append(assumption("param_offload"))
+    return out
+
+
+def _notes(job: Job, phases: dict[str, float], peak: str | None) -> list[Assumption]:
+    """Assumptions the formulas add to the request's defaults."""
+    out = _training_notes(job, phases, peak) if job.training else []
+    m = job.model
+    if eager_only_source(job) and job.req.flash_attn:
+        out.append(assumption("remote_eager", model=m.name))
+    if (not job.req.flash_attn or eager_only_source(job)) and job.workload != "serve":
+        out.append(assumption("eager_attention", heads=m.heads))
+    if alibi_source(job) and job.training:
+        out.append(assumption("alibi_bias", model=m.name))
+    if job.quant.startswith("gptq"):
+        group = job.req.gptq_group_size
+        out.append(assumption(
+            "gptq_layout", group=group if group > 0 else "per-channel",
+            act_order=", act-order" if job.req.gptq_act_order else "",
+            act_order_zh="，act-order" if job.req.gptq_act_order else "",
+            bits=gptq_bits_per_weight(job)))
+    if job.workload == "inference":
+        tokens = prefill_tokens(job)
+        if job.engine in ("vllm", "sglang"):
+            out.append(assumption("prefill_chunked", engine=job.engine, tokens=tokens))
+        elif job.engine == "hf":
+            out.append(assumption("prefill_whole", engine="transformers", tokens=tokens))
+    if job.req.pipeline_parallel > 1 and m.tied_embeddings:
+        out.append(assumption("tied_pipeline"))
+    return out
+
+
+PHASE_ZH = {"load": "加载", "forward": "前向", "loss": "损失计算", "backward": "反向传播",
+            "optimizer": "优化器更新"}
 
 
 def compute(job: Job) -> Estimate:
@@ -87,6 +167,9 @@ def compute(job: Job) -> Estimate:
     }
     capacity = job.gpu.usable_bytes
     serving = None
+    phases: dict[str, float] = {}
+    peak_name: str | None = None
+    logit_bytes: float | None = None
     if job.workload == "serve":
         serving = serving_capacity(job, weights)
         pool = serving.kv_pool_gib * GIB
@@ -103,20 +186,39 @@ def compute(job: Job) -> Estimate:
         headroom = pool - need
         settings["gpu_memory_utilization"] = job.req.gpu_memory_utilization
         settings["max_num_batched_tokens"] = job.req.max_num_batched_tokens
+    elif job.training:
+        check_switches(job)
+        by_phase = training_phases(job, weights)
+        peak_name = peak_phase(by_phase)
+        phases = {name: gib(by_phase[name].total) for name in PHASES}
+        p = by_phase[peak_name]
+        peak = p.total
+        overhead = overhead_bytes(job, peak)
+        reserved = peak + allocator_slack_bytes(job, peak)
+        total = peak + overhead
+        per = PerGpu(weights_gib=gib(p.weights), activations_gib=gib(p.activations),
+                     gradients_gib=gib(p.gradients), optimizer_gib=gib(p.optimizer),
+                     logits_gib=gib(p.logits), temporaries_gib=gib(p.temporaries),
+                     overhead_gib=gib(overhead))
+        fits = total <= capacity
+        headroom = capacity - total
+        logit_bytes = bytes_per_logit(job)
+        settings["loss"] = loss_path(job).id
+        settings["grad_accum"] = job.req.grad_accum
     else:
         kv = job_kv_cache_bytes(job)
-        act = _activations(job)
-        grads = gradients_bytes(job)
-        opt = optimizer_bytes(job)
-        peak = weights + kv + act + grads + opt
+        act = _inference_activations(job)
+        peak = weights + kv + act
         overhead = overhead_bytes(job, peak)
         reserved = peak + allocator_slack_bytes(job, peak)
         total = peak + overhead
         per = PerGpu(weights_gib=gib(weights), kv_cache_gib=gib(kv), activations_gib=gib(act),
-                     gradients_gib=gib(grads), optimizer_gib=gib(opt), overhead_gib=gib(overhead))
+                     overhead_gib=gib(overhead))
         fits = total <= capacity
         headroom = capacity - total
+        settings["prefill_tokens"] = prefill_tokens(job)
     split_total = param_split(job.model).total
+    items = unique([*job.assumptions, *_notes(job, phases, peak_name)])
     return Estimate(
         model=job.model.name, model_id=job.model.id, params_b=round(split_total / 1e9, 3),
         trainable_params=trainable_params(job) if job.training else 0,
@@ -125,7 +227,8 @@ def compute(job: Job) -> Estimate:
         total_gib=gib(total),
         capacity_gib=gib(capacity), fits=fits, headroom_gib=gib(headroom),
         host_ram_gib=gib(HOST_BASE_BYTES + offloaded_host_bytes(job)), serving=serving,
-        assumptions=list(job.assumptions), settings=settings,
+        assumptions=texts(items), assumption_items=items, settings=settings,
+        phases=phases, peak_phase=peak_name, bytes_per_logit=logit_bytes,
     )
 
 

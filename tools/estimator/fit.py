@@ -12,10 +12,11 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
+from .assumptions import Assumption, unique
 from .errors import EstimatorError
 from .estimate import compute, make_request
 from .resolve import WORKLOADS_ORDER, Job, resolve
-from .result import Estimate
+from .result import Estimate, PerGpu
 from .specs import GpuSpec
 
 MAX_BATCH = 4096
@@ -35,6 +36,8 @@ class FitRow(BaseModel):
     max_batch: int | None = None
     max_seq_len: int | None = None
     error: str | None = None
+    per_gpu: PerGpu | None = None
+    """The estimate's per-GPU terms (None for an error row), e.g. for a stacked chart."""
 
 
 class FitMatrix(BaseModel):
@@ -49,6 +52,7 @@ class FitMatrix(BaseModel):
     seq_len: int
     rows: list[FitRow]
     assumptions: list[str]
+    assumption_items: list[Assumption] = []
 
     def row(self, workload: str) -> FitRow:
         """The row for one workload."""
@@ -95,6 +99,7 @@ def fit_matrix(model: str, gpu: str = "H100", num_gpus: int = 1, seq_len: int | 
     """Estimate each workload at default settings; see the module docstring."""
     rows: list[FitRow] = []
     assumptions: list[str] = []
+    items: list[Assumption] = []
     first: Estimate | None = None
     for workload in workloads:
         base = {"model": model, "gpu": gpu, "num_gpus": num_gpus, "workload": workload, **fields}
@@ -114,6 +119,7 @@ def fit_matrix(model: str, gpu: str = "H100", num_gpus: int = 1, seq_len: int | 
         for a in est.assumptions:
             if a not in assumptions:
                 assumptions.append(a)
+        items = unique([*items, *est.assumption_items])
         max_batch = max_seq = None
         if est.fits:
             if workload == "serve" and est.serving:
@@ -126,10 +132,10 @@ def fit_matrix(model: str, gpu: str = "H100", num_gpus: int = 1, seq_len: int | 
             workload=workload, fits=est.fits, total_gib=est.total_gib,
             peak_allocated_gib=est.peak_allocated_gib, capacity_gib=est.capacity_gib,
             settings={k: v for k, v in est.settings.items() if v not in (None, False, 0, "none")},
-            max_batch=max_batch, max_seq_len=max_seq,
+            max_batch=max_batch, max_seq_len=max_seq, per_gpu=est.per_gpu,
         ))
     if first is None:
         raise EstimatorError(rows[0].error if rows else "no workload could be estimated")
     return FitMatrix(model=first.model, model_id=first.model_id, gpu=first.gpu, num_gpus=num_gpus,
                      seq_len=int(str(first.settings["seq_len"])), rows=rows,
-                     assumptions=assumptions)
+                     assumptions=assumptions, assumption_items=items)

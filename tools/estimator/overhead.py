@@ -4,18 +4,19 @@
   (CUDA >= 11.7; older stacks 1-1.3 GiB, cf. transformers' model-memory-anatomy, 1343 MB on a
   V100 in 2022). Never visible to ``torch.cuda.max_memory_allocated``.
 - NCCL communicators and buffers when more than one GPU talks: ~0.5 GiB per GPU.
-- The caching allocator reserves more than it allocates (block rounding, fragmentation):
-  a few percent for inference, ~8% for training steps with many differently sized tensors.
+- The caching allocator reserves more than it allocates (block rounding, fragmentation): the
+  two fractions (training, inference) are the only constants fitted to calibration rows
+  (``data/fitted.toml``, refit without the scored source under leave-one-source-out).
 """
 
 from __future__ import annotations
 
+from .constants import allocator_slack
 from .resolve import Job
 
 GIB = 1024**3
 CUDA_CONTEXT_BYTES = int(0.5 * GIB)
 NCCL_BYTES = int(0.5 * GIB)
-FRAGMENTATION = {"training": 0.08, "inference": 0.03}
 
 
 def cuda_context_bytes(job: Job) -> int:
@@ -30,7 +31,7 @@ def comm_buffer_bytes(job: Job) -> int:
 
 def allocator_slack_bytes(job: Job, peak_allocated: float) -> float:
     """Reserved-but-unallocated memory of the caching allocator at the peak."""
-    return peak_allocated * FRAGMENTATION["training" if job.training else "inference"]
+    return peak_allocated * allocator_slack("training" if job.training else "inference")
 
 
 def overhead_bytes(job: Job, peak_allocated: float) -> float:

@@ -55,6 +55,7 @@ class Speed(BaseModel):
     total_usd: float | None = None
     price_source: str | None = None
     formulas: list[str]
+    not_estimated: list[str] = []  # what could not be timed and why (memory-only catalog entries)
 
 
 @cache
@@ -86,6 +87,7 @@ def speed(job: Job, est: Estimate, dataset_tokens: float | None = None, epochs: 
           price: float | None = None) -> Speed:
     """Throughput, time and cost for a resolved job and its estimate."""
     formulas: list[str] = []
+    missing: list[str] = []
     gpus = job.req.num_gpus
     tflops = peak_tflops(job)
     usd = price if price is not None else (prices()[job.gpu.id].usd_per_gpu_hour
@@ -98,11 +100,14 @@ def speed(job: Job, est: Estimate, dataset_tokens: float | None = None, epochs: 
         fpt = train_flops_per_token(job)
         tps = gpus * tflops * 1e12 * mfu / fpt if tflops else None
         out["train_tokens_per_s"] = tps
-        formulas.append(
-            f"train tokens/s = GPUs x TFLOPS x MFU / FLOPs per token = {gpus} x {tflops:g}e12 x "
-            f"{mfu} / {fpt:.3g}" + (" (compute-bound; offload slows it further)"
-                                     if job.req.offload != "none" else "")
-        )
+        if tflops:
+            formulas.append(
+                f"train tokens/s = GPUs x TFLOPS x MFU / FLOPs per token = {gpus} x {tflops:g}e12 x "
+                f"{mfu} / {fpt:.3g}" + (" (compute-bound; offload slows it further)"
+                                         if job.req.offload != "none" else "")
+            )
+        else:
+            missing.append(_no_figure(job, "training tokens/s", "dense 16-bit tensor TFLOPS"))
         if tps and dataset_tokens:
             out["hours"] = dataset_tokens * epochs / tps / 3600
             formulas.append(f"hours = {dataset_tokens:.3g} tokens x {epochs:g} epochs / tokens/s / 3600")
@@ -125,13 +130,23 @@ def speed(job: Job, est: Estimate, dataset_tokens: float | None = None, epochs: 
                 f"decode step = (weights read {weights_read / 1e9:.1f} GB + KV read {kv_read / 1e9:.2f} GB)"
                 f" / ({job.gpu.memory_bandwidth_gbs:g} GB/s x {BW_UTIL}) per GPU; tokens/s = batch / step"
             )
+        elif not bw:
+            missing.append(_no_figure(job, "decode tokens/s", "memory bandwidth"))
         if tflops:
             out["prefill_tokens_per_s"] = gpus * tflops * 1e12 * MFU["prefill"] / (2 * active_params(job.model))
             formulas.append(f"prefill tokens/s = GPUs x TFLOPS x {MFU['prefill']} / (2 x active params)")
+        else:
+            missing.append(_no_figure(job, "prefill tokens/s (and the compute cap on decode)",
+                                      "dense 16-bit tensor TFLOPS"))
     if usd is not None:
         out["usd_per_hour"] = usd * gpus
         hours = out.get("hours")
         if hours is not None:
             out["total_usd"] = hours * usd * gpus
         formulas.append(f"cost = GPU-hours x ${usd:g}/GPU-hour")
-    return Speed(**out, price_source=src, formulas=formulas)
+    return Speed(**out, price_source=src, formulas=formulas, not_estimated=missing)
+
+
+def _no_figure(job: Job, what: str, figure: str) -> str:
+    """Why a speed is missing: the catalog entry has memory facts but no sourced ``figure``."""
+    return f"{what} not estimated: the catalog has no sourced {figure} for the {job.gpu.name}"

@@ -8,17 +8,19 @@ why, and, when nothing fits, the nearest miss and what would make it work.
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
+from .catalog import find_gpu
 from .errors import EstimatorError, InvalidRequestError
 from .estimate import compute, make_request
 from .perf import Speed, prices, speed
 from .recipes import Recipe, gguf_recipe, serving_recipe, training_recipe
-from .resolve import resolve
+from .resolve import resolve, resolve_model
 from .result import Estimate
 
 Goal = Literal["fine-tune", "pre-train", "serve", "inference"]
@@ -133,7 +135,7 @@ def _inference_variants(n: int) -> list[tuple[str, dict[str, Any]]]:
 def _rank_key(objective: str, o: PlanOption) -> tuple[float, ...]:
     cost = o.speed.total_usd if o.speed.total_usd is not None else o.speed.usd_per_hour
     cost_v = cost if cost is not None else float("inf")
-    speed_v = o.speed.train_tokens_per_s or o.speed.decode_tokens_per_s or 0.0
+    speed_v = _speed_value(o)
     if objective == "cheapest":
         return (cost_v, -o.quality, o.num_gpus)
     if objective == "fastest":
@@ -141,6 +143,11 @@ def _rank_key(objective: str, o: PlanOption) -> tuple[float, ...]:
     if objective == "quality":
         return (-o.quality, o.num_gpus, cost_v)
     return (o.num_gpus, -o.quality, cost_v, -o.headroom_gib)
+
+
+def _speed_value(o: PlanOption) -> float:
+    """The speed the 'fastest' objective ranks by; 0 when the GPU has no sourced throughput."""
+    return o.speed.train_tokens_per_s or o.speed.decode_tokens_per_s or 0.0
 
 
 @dataclass
@@ -209,6 +216,42 @@ class _Search:
         ))
 
 
+MAX_TOKENS = 1e15
+"""Largest dataset accepted, in tokens (a quadrillion: 60x the largest published pre-training
+corpora of ~15-18T tokens)."""
+
+
+def _number(name: str, value: float, low: float, high: float, *, low_ok: bool = False) -> None:
+    """A finite number in (low, high] (``[low, high]`` with ``low_ok``), else InvalidRequestError."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise InvalidRequestError(name, value, "must be a number")
+    inside = (low <= value if low_ok else low < value) and value <= high  # NaN: False
+    if not inside or not math.isfinite(value):
+        bound = f"at least {low:g}" if low_ok else f"more than {low:g}"
+        raise InvalidRequestError(name, value, f"must be a finite number, {bound} and at most "
+                                               f"{high:,.0f}")
+
+
+def _check_inputs(*, max_gpus: int, budget: float | None, seq_len: int | None, batch_size: int,
+                  users: int, dataset_tokens: float | None, epochs: float,
+                  price: dict[str, float], margin: float, top: int) -> None:
+    """Every planner input within its range: no NaN, infinity or negative price/count."""
+    for name, count, high in (("max_gpus", max_gpus, 1_000_000), ("batch_size", batch_size,
+                              1_000_000), ("users", users, 1_000_000), ("top", top, 1000)):
+        if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= high:
+            raise InvalidRequestError(name, count, f"must be a whole number from 1 to {high:,}")
+    if seq_len is not None and (not isinstance(seq_len, int) or not 1 <= seq_len <= 10_000_000):
+        raise InvalidRequestError("seq_len", seq_len, "must be between 1 and 10,000,000 tokens")
+    if budget is not None:
+        _number("budget_usd_per_hour", budget, 0, 1e9)
+    if dataset_tokens is not None:
+        _number("dataset_tokens", dataset_tokens, 0, MAX_TOKENS)
+    _number("epochs", epochs, 0, 1e6)
+    _number("margin", margin, 0, 0.9, low_ok=True)
+    for gpu, usd in price.items():
+        _number(f"price[{gpu}]", usd, 0, 1e6, low_ok=True)
+
+
 def plan(model: str, goal: Goal = "fine-tune", gpus: tuple[str, ...] | list[str] | None = None,
          max_gpus: int = 64, objective: Objective = "fewest_gpus",
          budget_usd_per_hour: float | None = None, seq_len: int | None = None,
@@ -220,8 +263,12 @@ def plan(model: str, goal: Goal = "fine-tune", gpus: tuple[str, ...] | list[str]
         raise InvalidRequestError("goal", goal, "accepted: fine-tune, pre-train, serve, inference")
     if objective not in ("fewest_gpus", "cheapest", "fastest", "quality"):
         raise InvalidRequestError("objective", objective, "accepted: fewest_gpus, cheapest, fastest, quality")
-    if max_gpus < 1:
-        raise InvalidRequestError("max_gpus", max_gpus, "must be at least 1")
+    _check_inputs(max_gpus=max_gpus, budget=budget_usd_per_hour, seq_len=seq_len,
+                  batch_size=batch_size, users=users, dataset_tokens=dataset_tokens,
+                  epochs=epochs, price=price or {}, margin=margin, top=top)
+    resolve_model(make_request(model=model))  # an unknown or impossible model: its own error
+    for gname in gpus or ():
+        find_gpu(gname)
     search = _Search(model=model, goal=goal, objective=objective, margin=margin,
                      budget=budget_usd_per_hour, seq_len=seq_len,
                      batch=users if goal == "serve" else batch_size, dataset_tokens=dataset_tokens,
@@ -255,6 +302,11 @@ def plan(model: str, goal: Goal = "fine-tune", gpus: tuple[str, ...] | list[str]
             advice.append("raise the budget or name GPUs with known prices (--price GPU=USD)")
         advice.append(f"allow more GPUs (max_gpus={max_gpus}) or GPUs with more memory")
         assumptions = list(est.assumptions)
+    unrated = sorted({o.gpu for o in search.options if not _speed_value(o)})
+    if unrated and objective == "fastest":
+        assumptions.append(
+            f"speed ranking skips {', '.join(unrated)}: the catalog has no sourced throughput figure "
+            "for them (memory facts only), so they are listed after the GPUs that have one")
     name, model_id = search.names if search.names[0] else (model, model)
     return Plan(model=name, model_id=model_id, goal=goal, objective=objective,
                 options=options, dropped=dropped, nearest_miss=nearest, advice=advice,
@@ -321,6 +373,8 @@ def _why(est: Estimate, sp: Speed) -> str:
         parts.append(f"~{sp.train_tokens_per_s:,.0f} tokens/s")
     if sp.decode_tokens_per_s:
         parts.append(f"~{sp.decode_tokens_per_s:,.0f} generated tokens/s")
+    if not (sp.train_tokens_per_s or sp.decode_tokens_per_s) and sp.not_estimated:
+        parts.append("speed not estimated (no sourced throughput figure for this GPU)")
     if sp.total_usd is not None:
         parts.append(f"~${sp.total_usd:,.0f} for the run")
     elif sp.usd_per_hour is not None:

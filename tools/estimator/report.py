@@ -15,6 +15,7 @@ from .result import Estimate
 TERMS = (
     ("weights", "weights_gib"), ("KV cache", "kv_cache_gib"), ("activations", "activations_gib"),
     ("gradients", "gradients_gib"), ("optimizer states", "optimizer_gib"),
+    ("logits (loss)", "logits_gib"), ("step temporaries / load staging", "temporaries_gib"),
     ("CUDA context + allocator", "overhead_gib"),
 )
 
@@ -64,6 +65,11 @@ def estimate_text(est: Estimate) -> str:
              ("total per GPU (nvidia-smi)", fmt_gib(est.total_gib)),
              ("usable on the GPU", fmt_gib(est.capacity_gib))]
     lines += _table(rows, ("per GPU", "memory"))
+    if est.phases:
+        lines += ["", f"training step phases (peak set by: {est.peak_phase}; "
+                  f"bytes per logit: {est.bytes_per_logit:g})"]
+        lines += _table([(name + (" <- peak" if name == est.peak_phase else ""), fmt_gib(v))
+                         for name, v in est.phases.items()], ("phase", "allocated"))
     if est.serving:
         s = est.serving
         lines += ["", "serving pool (vLLM-style)"]
@@ -116,6 +122,9 @@ def estimate_markdown(est: Estimate) -> str:
         if v > 0:
             lines.append(f"| {name} | {v:.2f} |")
     lines.append(f"| **total (nvidia-smi)** | **{est.total_gib:.2f}** |")
+    if est.phases:
+        lines += ["", f"Peak set by the **{est.peak_phase}** phase; {est.bytes_per_logit:g} bytes per logit. "
+                  + ", ".join(f"{k} {v:.2f}" for k, v in est.phases.items()) + " GiB"]
     lines.append(f"| usable on {est.gpu} | {est.capacity_gib:.2f} |")
     if est.suggestions:
         lines += ["", "To make it fit:"] + [

@@ -22,6 +22,8 @@ Offload = Literal["none", "optimizer", "optimizer+params"]
 OffloadDevice = Literal["cpu", "nvme"]
 Engine = Literal["hf", "deepspeed", "vllm", "sglang", "llama.cpp", "torchtune", "litgpt"]
 DType = Literal["auto", "fp32", "bf16", "fp16", "fp8"]
+Loss = Literal["auto", "standard", "chunked", "fused-linear"]
+OptimizerImpl = Literal["auto", "foreach", "fused", "per-tensor"]
 
 WORKLOADS: tuple[str, ...] = ("inference", "serve", "full", "lora", "qlora")
 TRAINING: frozenset[str] = frozenset({"full", "lora", "qlora"})
@@ -41,6 +43,9 @@ _ALIASES = {
     "workload": {"infer": "inference", "serving": "serve", "finetune": "full", "full-ft": "full"},
     "weight_dtype": {"float32": "fp32", "bfloat16": "bf16", "float16": "fp16", "half": "fp16"},
     "offload": {"cpu": "optimizer", "optim": "optimizer", "all": "optimizer+params", "full": "optimizer+params"},
+    "loss": {"full": "standard", "ce": "standard", "chunked-ce": "chunked", "liger": "fused-linear",
+             "fused": "fused-linear", "linear-ce": "fused-linear"},
+    "optimizer_impl": {"multi-tensor": "foreach", "for-loop": "per-tensor", "single-tensor": "per-tensor"},
     "engine": {"transformers": "hf", "huggingface": "hf", "ds": "deepspeed", "llamacpp": "llama.cpp", "llama-cpp": "llama.cpp"},
 }
 
@@ -86,6 +91,36 @@ class EstimateRequest(BaseModel):
         default=False,
         description="inference: logits for every prompt position (transformers < 4.45, remote code)",
     )
+    grad_accum: int = Field(
+        default=1, description="gradient accumulation steps: >1 keeps gradients alive during forward"
+    )
+    loss: Loss = Field(
+        default="auto",
+        description="auto: the engine's own (hf: full logits; torchtune/litgpt: chunked); "
+        "fused-linear: Liger/Unsloth fused linear cross-entropy (no full logits)",
+    )
+    optimizer_impl: OptimizerImpl = Field(
+        default="auto",
+        description="auto: hf foreach (adamw_torch), deepspeed/torchtune fused, litgpt foreach",
+    )
+    activation_offload: bool = Field(
+        default=False, description="torchtune enable_activation_offloading: saved activations on the host"
+    )
+    compile: bool = Field(default=False, description="torch.compile (modelled as the eager graph)")
+    gptq_group_size: int = Field(
+        default=128, description="GPTQ group size: 32, 64, 128 or -1 (per output channel)"
+    )
+    gptq_act_order: bool = Field(default=False, description="GPTQ desc_act (act-order)")
+    bnb_version: str = Field(
+        default="0.45",
+        description="bitsandbytes version of a 4-bit (nf4/fp4) run: before 0.43.2 every 4-bit "
+        "linear kept its input alive for backward",
+    )
+    zero_bucket_size: int | None = Field(
+        default=None,
+        description="DeepSpeed reduce_bucket_size in elements; None: the HF Trainer 'auto' value "
+        "(hidden x hidden)",
+    )
     gpu: str = Field(default="H100", description="catalog GPU name or alias")
     num_gpus: int = Field(default=1, description="GPUs in the job")
     zero_stage: int = Field(default=0, description="DeepSpeed ZeRO stage 0-3 (FSDP full shard = 3)")
@@ -106,7 +141,7 @@ class EstimateRequest(BaseModel):
 
     @field_validator(
         "workload", "quant", "optimizer", "weight_dtype", "offload", "engine", "kv_cache_dtype",
-        mode="before",
+        "loss", "optimizer_impl", mode="before",
     )
     @classmethod
     def _normalise(cls, value: object, info: object) -> object:

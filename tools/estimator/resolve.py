@@ -6,7 +6,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .catalog import find_gpu, find_model, gpu_note, looks_like_path
+from .assumptions import Assumption, assumption
+from .catalog import find_gpu, find_model, gpu_note_code, looks_like_path
 from .errors import InvalidRequestError, UnknownModelError
 from .quant import QuantFormat, quant_format
 from .request import FOUR_BIT, TRAINING, EstimateRequest
@@ -49,7 +50,7 @@ class Job:
     seq_len: int
     batch: int
     lora_modules: tuple[str, ...]
-    assumptions: tuple[str, ...] = field(default=())
+    assumptions: tuple[Assumption, ...] = field(default=())
 
     @property
     def training(self) -> bool:
@@ -81,9 +82,9 @@ class Job:
         return max(1, self.req.num_gpus // (self.req.tensor_parallel * self.req.pipeline_parallel))
 
 
-def resolve_model(req: EstimateRequest) -> tuple[ModelSpec, list[str]]:
+def resolve_model(req: EstimateRequest) -> tuple[ModelSpec, list[Assumption]]:
     """Find the model: config.json path, catalog name, bare size, or params_b."""
-    notes: list[str] = []
+    notes: list[Assumption] = []
     if req.config_path:
         return model_from_config(req.config_path), notes
     if req.model:
@@ -96,14 +97,11 @@ def resolve_model(req: EstimateRequest) -> tuple[ModelSpec, list[str]]:
             except UnknownModelError:
                 if req.params_b is None:
                     raise
-                notes.append(f"'{req.model}' is not in the catalog; used params_b={req.params_b:g}")
+                notes.append(assumption("model_not_in_catalog", model=req.model, params_b=req.params_b))
                 size = req.params_b
         m = synthetic_model(size)
-        notes.append(
-            f"no architecture given: a synthetic Llama-style {size:g}B model "
-            f"({m.layers} layers, hidden {m.hidden}, GQA 8 KV heads, vocab {m.vocab}); "
-            "name a catalog model for exact numbers"
-        )
+        notes.append(assumption("synthetic_model", size=size, layers=m.layers, hidden=m.hidden,
+                                vocab=m.vocab))
         return m, notes
     if req.params_b is not None:
         return resolve_model(req.model_copy(update={"model": f"{req.params_b}B"}))
@@ -130,6 +128,22 @@ def _lora_modules(targets: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(out))
 
 
+def version_tuple(text: str) -> tuple[int, ...]:
+    """'0.41.1' -> (0, 41, 1); raises ValueError on anything else."""
+    parts = tuple(int(p) for p in text.strip().split("."))
+    if not 2 <= len(parts) <= 3:
+        raise ValueError(text)
+    return parts
+
+
+def _version_ok(text: str) -> bool:
+    try:
+        version_tuple(text)
+    except ValueError:
+        return False
+    return True
+
+
 def _check_ranges(req: EstimateRequest) -> None:
     positive = {
         "batch_size": req.batch_size, "num_gpus": req.num_gpus, "lora_r": req.lora_r,
@@ -147,6 +161,16 @@ def _check_ranges(req: EstimateRequest) -> None:
         raise InvalidRequestError(
             "gpu_memory_utilization", req.gpu_memory_utilization, "must be between 0.05 and 1.0"
         )
+    if req.grad_accum < 1:
+        raise InvalidRequestError("grad_accum", req.grad_accum, "must be a whole number of at least 1")
+    if req.gptq_group_size not in (-1, 32, 64, 128, 256, 1024):
+        raise InvalidRequestError("gptq_group_size", req.gptq_group_size,
+                                  "accepted: 32, 64, 128, 256, 1024 or -1 (per output channel)")
+    if not _version_ok(req.bnb_version):
+        raise InvalidRequestError("bnb_version", req.bnb_version, "a version such as 0.41.1 or 0.45")
+    if req.zero_bucket_size is not None and req.zero_bucket_size < 1:
+        raise InvalidRequestError("zero_bucket_size", req.zero_bucket_size,
+                                  "a number of elements (DeepSpeed reduce_bucket_size, e.g. 200000000)")
     if req.zero_stage not in (0, 1, 2, 3):
         raise InvalidRequestError("zero_stage", req.zero_stage, "accepted: 0, 1, 2 or 3")
     if req.num_gpus % (req.tensor_parallel * req.pipeline_parallel):
@@ -169,7 +193,9 @@ def _check_parallel(req: EstimateRequest, model: ModelSpec, dp: int) -> None:
         raise InvalidRequestError(
             "pipeline_parallel", req.pipeline_parallel, f"at most the {model.layers} layers"
         )
-    if req.zero_stage and dp < 2 and req.offload == "none":
+    # engine="deepspeed" on one GPU is a real setup (e.g. Qwen's single-GPU Q-LoRA script): nothing
+    # is sharded, but the ZeRO optimizer's buffers and fp32 master copy are there
+    if req.zero_stage and dp < 2 and req.offload == "none" and req.engine != "deepspeed":
         raise InvalidRequestError(
             "zero_stage", req.zero_stage,
             "ZeRO shards across data-parallel GPUs: use num_gpus >= 2, or add offload "
@@ -179,14 +205,14 @@ def _check_parallel(req: EstimateRequest, model: ModelSpec, dp: int) -> None:
         raise InvalidRequestError("offload", req.offload, "parameter offload needs zero_stage=3")
 
 
-def _quant(req: EstimateRequest, model: ModelSpec, notes: list[str]) -> str:
+def _quant(req: EstimateRequest, model: ModelSpec, notes: list[Assumption]) -> str:
     workload = req.workload
     quant = req.quant or ("nf4" if workload == "qlora" else "none")
     if req.quant is None and workload in ("inference", "serve") and model.native_quant == "fp8":
         quant = "fp8"
-        notes.append(f"{model.name} is released with FP8 weights: served as released")
+        notes.append(assumption("native_fp8", model=model.name))
     if quant == "none" and workload in ("inference", "serve") and model.native_quant == "mxfp4":
-        notes.append(f"{model.name} is released with MXFP4 MoE experts: experts stay 4-bit, the rest 16-bit")
+        notes.append(assumption("native_mxfp4", model=model.name))
     if workload == "qlora" and quant not in FOUR_BIT:
         raise InvalidRequestError(
             "quant", quant, "QLoRA needs a 4-bit base: nf4 or fp4 (bitsandbytes), gptq-4 or awq-4"
@@ -196,38 +222,33 @@ def _quant(req: EstimateRequest, model: ModelSpec, notes: list[str]) -> str:
             "quant", quant, f"{workload} fine-tuning trains 16/32-bit weights; use workload=qlora"
         )
     if workload == "serve" and quant in ("int8", "nf4", "fp4") and req.engine in (None, "vllm"):
-        notes.append(f"vLLM runs {quant} through bitsandbytes (slow); GPTQ/AWQ/FP8 are the usual choices")
+        notes.append(assumption("vllm_bnb_slow", quant=quant))
     return quant
 
 
 def _precision(req: EstimateRequest, model: ModelSpec, gpu: GpuSpec, quant: str,
-               notes: list[str]) -> tuple[str, bool]:
+               notes: list[Assumption]) -> tuple[str, bool]:
     """(weight dtype, fp32 master weights) with the notes that explain them."""
     workload = req.workload
     weight_dtype: str = req.weight_dtype
     if weight_dtype == "auto":
         weight_dtype = "bf16" if gpu.supports_bf16 else "fp16"
         if not gpu.supports_bf16:
-            notes.append(f"{gpu.name} has no bf16: 16-bit work runs in fp16")
+            notes.append(assumption("gpu_no_bf16", gpu=gpu.name))
     elif weight_dtype == "bf16" and not gpu.supports_bf16:
-        notes.append(f"{gpu.name} has no bf16 tensor cores: fp16 is the norm there")
+        notes.append(assumption("gpu_no_bf16_cores", gpu=gpu.name))
     master = req.master_weights if req.master_weights is not None else workload == "full"
     deepspeed = req.zero_stage > 0 or req.engine == "deepspeed"
     if master and req.weight_dtype in ("auto", "fp32") and not (workload == "full" and deepspeed):
         weight_dtype = "fp32"
-        notes.append(
-            "AMP: fp32 parameters, gradients and AdamW states; 16-bit autocast copies of the "
-            "weights live until backward (~18 bytes/parameter)" if workload == "full"
-            else "fp32 parameters with 16-bit autocast (master_weights)"
-        )
+        notes.append(assumption("amp_full" if workload == "full" else "amp_master"))
     elif workload == "full" and master:
-        notes.append("DeepSpeed mixed precision: 16-bit weights and grads, fp32 master copy, "
-                     "fp32 gradient partition and AdamW states in the optimizer")
+        notes.append(assumption("ds_mixed"))
     elif workload == "full":
-        notes.append("pure 16-bit training (no fp32 master copy; AdamW states in 16 bits)")
+        notes.append(assumption("pure16"))
     if quant == "none" and not (master and weight_dtype == "fp32") and not (
             workload in ("inference", "serve") and model.native_quant):
-        notes.append(f"weights in {weight_dtype}")
+        notes.append(assumption("weights_dtype", dtype=weight_dtype))
     return weight_dtype, master
 
 
@@ -239,14 +260,15 @@ def _kv_dtype(req: EstimateRequest, gpu: GpuSpec, weight_dtype: str, master: boo
     return weight_dtype
 
 
-def _seq_len(req: EstimateRequest, model: ModelSpec, notes: list[str]) -> int:
+def _seq_len(req: EstimateRequest, model: ModelSpec, notes: list[Assumption]) -> int:
     if req.seq_len is not None:
         seq = req.seq_len
     else:
         seq = min(model.max_position, 8192) if req.workload == "serve" else 2048
-        notes.append(f"sequence length {seq} tokens (set seq_len to change)")
+        notes.append(assumption("default_seq_len", seq=seq))
     if seq > model.max_position and not model.synthetic:
-        notes.append(f"seq_len {seq} exceeds {model.name}'s context of {model.max_position} tokens")
+        notes.append(assumption("seq_exceeds_context", seq=seq, model=model.name,
+                                context=model.max_position))
     return seq
 
 
@@ -259,8 +281,8 @@ def resolve(req: EstimateRequest, gpu_spec: GpuSpec | None = None) -> Job:
     _check_ranges(req)
     model, notes = resolve_model(req)
     gpu = gpu_spec or find_gpu(req.gpu)
-    if gpu_spec is None and gpu_note(req.gpu):
-        notes.append(gpu_note(req.gpu))
+    if gpu_spec is None and gpu_note_code(req.gpu):
+        notes.append(assumption(gpu_note_code(req.gpu)))
     workload = req.workload
     dp = max(1, req.num_gpus // (req.tensor_parallel * req.pipeline_parallel))
     _check_parallel(req, model, dp)

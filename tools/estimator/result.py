@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from .assumptions import Assumption
+
 GIB = 1024**3
 
 
@@ -22,6 +24,8 @@ class PerGpu(BaseModel):
     activations_gib: float = 0.0
     gradients_gib: float = 0.0
     optimizer_gib: float = 0.0
+    logits_gib: float = 0.0
+    temporaries_gib: float = Field(default=0.0, description="load staging, optimizer-step temporaries")
     overhead_gib: float = 0.0
 
 
@@ -74,5 +78,12 @@ class Estimate(BaseModel):
     host_ram_gib: float
     serving: ServingCapacity | None = None
     assumptions: list[str]
+    assumption_items: list[Assumption] = []
+    phases: dict[str, float] = Field(
+        default={}, description="training: GiB allocated at each phase of a step (load, forward, "
+        "loss, backward, optimizer)")
+    peak_phase: str | None = Field(default=None, description="the phase that sets the peak")
+    bytes_per_logit: float | None = Field(
+        default=None, description="training: bytes per logit element at the loss/backward peak")
     suggestions: list[Suggestion] = []
     settings: dict[str, object] = {}

@@ -95,7 +95,11 @@ class ModelSpec(BaseModel):
 
 
 class GpuSpec(BaseModel):
-    """An accelerator from ``data/gpus.toml``."""
+    """An accelerator from ``data/gpus.toml``.
+
+    A throughput field is 0 where the catalog has no sourced figure (e.g. Tesla P40, L20): such a
+    card is memory-only for that speed; ``perf.speed`` then states what it could not estimate.
+    """
 
     model_config = ConfigDict(frozen=True, extra="ignore")
 
@@ -126,6 +130,16 @@ class GpuSpec(BaseModel):
     def usable_bytes(self) -> int:
         """Bytes the framework can allocate on one card."""
         return int(self.usable_gib * GIB)
+
+    @property
+    def has_compute(self) -> bool:
+        """A sourced dense 16-bit TFLOPS figure exists (training and prefill speed need it)."""
+        return (self.bf16_dense_tflops or self.fp16_dense_tflops) > 0
+
+    @property
+    def has_bandwidth(self) -> bool:
+        """A sourced memory bandwidth exists (decode speed needs it)."""
+        return self.memory_bandwidth_gbs > 0
 
     @property
     def supports_fp8(self) -> bool:

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from .params import param_split
 from .resolve import Job
-from .weights import precision_mode, weights_bytes_per_gpu
+from .weights import deepspeed_casts_module, precision_mode, weights_bytes_per_gpu
 
 OPTIMIZER_STATE_BYTES = {
     "adamw": 8.0, "paged-adamw": 8.0, "adamw-8bit": 2.0, "paged-adamw-8bit": 2.0,
@@ -95,7 +95,11 @@ def gradients_bytes(job: Job) -> float:
     if not job.training:
         return 0.0
     if job.workload != "full":
-        adapters = lora_params(job) * 4.0 + embedding_copy_params(job) * job.dtype_bytes
+        adapters = lora_params(job) * adapter_bytes_per_param(job) + embedding_copy_params(job) * job.dtype_bytes
+        if job.req.zero_stage > 0 and job.req.offload == "none":
+            # ZeRO's fp32 gradient partition of the trainable parameters, formed at the step
+            # (stage_1_and_2.py ``_optimizer_step``: single_partition_of_fp32_groups[i].grad)
+            adapters += trainable_params(job) * 4.0 / (job.shard if job.req.zero_stage >= 2 else 1)
         return adapters / _shard(job) + zero_buffer_bytes(job)
     n = trainable_params(job) / _shard(job)
     mode = precision_mode(job)
@@ -120,7 +124,28 @@ def optimizer_bytes(job: Job) -> float:
     if not job.training or job.req.offload != "none" or paged(job):
         return 0.0
     n = trainable_params(job) / _shard(job)
-    return n * _optimizer_bytes_per_param(job) / (job.shard if job.req.zero_stage >= 1 else 1)
+    per = _optimizer_bytes_per_param(job)
+    if job.workload != "full" and job.req.zero_stage > 0:
+        per += 4.0  # the ZeRO optimizer's fp32 master copy of the (16-bit) adapters
+    return n * per / (job.shard if job.req.zero_stage >= 1 else 1)
+
+
+def adapter_bytes_per_param(job: Job) -> float:
+    """Bytes of one LoRA adapter parameter (and of its gradient).
+
+    PEFT creates adapters in fp32 (``autocast_adapter_dtype=True``, huggingface/peft
+    src/peft/tuners/tuners_utils.py, v0.12+); DeepSpeed's engine then casts the whole module,
+    adapters included, to the 16-bit training dtype (``weights.deepspeed_casts_module``).
+    """
+    return float(job.compute_bytes) if deepspeed_casts_module(job) else 4.0
+
+
+def adapter_weight_bytes(job: Job) -> float:
+    """The LoRA adapters' own weights on one GPU (ZeRO-3 shards them like every parameter)."""
+    if job.workload not in ("lora", "qlora"):
+        return 0.0
+    n = lora_params(job) * adapter_bytes_per_param(job) / _shard(job)
+    return n / (job.shard if job.req.zero_stage == 3 else 1)
 
 
 def _optimizer_bytes_per_param(job: Job) -> float:
@@ -186,6 +211,12 @@ def zero_buffer_bytes(job: Job) -> float:
         return 0.0
     n = trainable_params(job) / _shard(job)
     h2 = float(job.model.hidden ** 2)
+    if job.req.zero_bucket_size is not None and stage in (1, 2):
+        # a configured reduce_bucket_size: ZeRO-1/2 ``backward`` allocates two buffers of exactly
+        # that many elements (contiguous_gradients + overlap_comm), whatever the trainable count
+        # (microsoft/DeepSpeed deepspeed/runtime/zero/stage_1_and_2.py v0.12: ``torch.empty(int(
+        # self.reduce_bucket_size), dtype=self.dtype)``)
+        return 2 * float(job.req.zero_bucket_size) * job.compute_bytes
     bucket = min(n, h2)
     second = bucket if stage in (1, 2) else min(n, 0.9 * h2)
     return (2 * bucket + second) * 2

@@ -34,8 +34,11 @@ def _linear_bytes(job: Job, split: ParamSplit) -> float:
     """Bytes of the decoder's linear layers (attention, MLP, experts, router)."""
     fmt = job.quant_format
     dense = split.linear - split.experts
+    if fmt is not None and fmt.id.startswith("gptq"):
+        return split.linear * gptq_bits_per_weight(job) / 8
     if fmt is not None and fmt.applies_to == "linear":
-        return split.linear * fmt.bits_per_weight(job.req.double_quant) / 8
+        head = split.lm_head if head_quantized(job) else 0
+        return (split.linear + head) * fmt.bits_per_weight(job.req.double_quant) / 8
     if fmt is None and job.model.native_quant == MXFP4_NATIVE and job.workload in ("inference", "serve"):
         mx = quant_format(MXFP4_NATIVE).bits_per_weight() / 8
         return split.experts * mx + dense * job.dtype_bytes
@@ -49,7 +52,8 @@ def weights_bytes_total(job: Job) -> float:
     if fmt is not None and fmt.applies_to == "all":
         return split.total * fmt.bits_per_weight() / 8
     per = 4 if kbit_prepared(job) else job.dtype_bytes
-    other = (split.embedding + split.lm_head + split.norms + split.extra) * per
+    head = 0 if head_quantized(job) else split.lm_head
+    other = (split.embedding + head + split.norms + split.extra) * per
     copies = 0
     if job.workload in ("lora", "qlora") and job.req.train_embeddings:
         copies = (split.embedding + split.lm_head) * job.dtype_bytes  # PEFT modules_to_save
@@ -71,10 +75,62 @@ def autocast_copy_bytes(job: Job, sharded: bool = True) -> float:
     return split.linear * 2 / div
 
 
+KBIT_NO_UPCAST = frozenset({"gptq-3", "gptq-4", "gptq-8"})
+
+
 def kbit_prepared(job: Job) -> bool:
-    """QLoRA under Hugging Face PEFT: ``prepare_model_for_kbit_training`` (used by QLoRA
-    recipes) casts every non-quantized parameter (embeddings, lm_head, norms) to fp32."""
-    return job.workload == "qlora" and job.engine == "hf"
+    """QLoRA under Hugging Face PEFT whose base PEFT upcasts.
+
+    ``prepare_model_for_kbit_training`` (huggingface/peft src/peft/utils/other.py, v0.6-v0.13)
+    casts every fp16/bf16 parameter (embeddings, lm_head, norms) to fp32 unless the model is
+    GPTQ-quantized (``quantization_method == "gptq"``; later versions also skip aqlm, eetq,
+    torchao and hqq). bitsandbytes and AWQ bases are upcast.
+    """
+    return kbit_upcast_at_load(job) and not deepspeed_casts_module(job)
+
+
+def kbit_upcast_at_load(job: Job) -> bool:
+    """PEFT's fp32 upcast runs at load (before any DeepSpeed cast), see ``kbit_prepared``."""
+    return job.workload == "qlora" and job.engine in ("hf", "deepspeed") and job.quant not in KBIT_NO_UPCAST
+
+
+def deepspeed_casts_module(job: Job) -> bool:
+    """DeepSpeed's engine casts the whole module to the 16-bit training dtype, undoing PEFT's fp32
+    upcast: ``_configure_distributed_model`` calls ``self.module.half()`` / ``.bfloat16()``
+    (microsoft/DeepSpeed deepspeed/runtime/engine.py, v0.10-v0.16)."""
+    return job.req.zero_stage > 0 or job.engine == "deepspeed"
+
+
+BNB_FORMATS = frozenset({"nf4", "fp4", "int8"})
+
+
+def head_quantized(job: Job) -> bool:
+    """lit-gpt quantizes the lm_head too: Lightning's ``BitsandbytesPrecision`` replaces every
+    ``torch.nn.Linear`` while the model is built (lightning/fabric/plugins/precision/bitsandbytes.py
+    ``module_init_context``: ``_ClassReplacementContextManager({"torch.nn.Linear": ...})``, Lightning
+    2.1+). transformers keeps the lm_head in 16 bits (``get_keys_to_not_convert``)."""
+    return job.engine == "litgpt" and job.quant in BNB_FORMATS
+
+
+GPTQ_SCALE_BITS = 16
+GPTQ_GIDX_BITS = 32
+
+
+def gptq_bits_per_weight(job: Job) -> float:
+    """GPTQ bits per weight for the request's group size (AutoGPTQ QuantLinear layout).
+
+    auto_gptq/nn_modules/qlinear/qlinear_cuda_old.py (v0.7): ``qweight`` packs ``bits`` per
+    weight, ``scales`` fp16 and ``qzeros`` (``bits`` each) per group and output column, and
+    ``g_idx`` int32 per input channel (kept with or without act-order). Group size -1 means one
+    group over the whole input dimension (per output channel).
+    """
+    fmt = job.quant_format
+    assert fmt is not None
+    w = fmt.weight_bits
+    group = job.req.gptq_group_size
+    fan_in = job.model.hidden
+    per_group = group if group > 0 else fan_in
+    return w + (GPTQ_SCALE_BITS + w) / per_group + GPTQ_GIDX_BITS / job.model.hidden
 
 
 def weights_bytes_per_gpu(job: Job) -> float:
@@ -95,5 +151,9 @@ def weights_bytes_per_gpu(job: Job) -> float:
         unq = 4 if kbit_prepared(job) else job.dtype_bytes
         emb, head = split.embedding * unq, split.lm_head * unq
     body = total - emb - head
+    if pp > 1 and job.model.tied_embeddings:
+        # Megatron-style pipelines keep a copy of tied word embeddings on the last stage for the
+        # head (megatron/core/models/common/language_module: setup_embeddings_and_output_layer)
+        head = emb
     ends = (emb + head) if pp == 1 else max(emb, head)
     return body / (tp * pp) + ends / tp

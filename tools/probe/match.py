@@ -70,11 +70,42 @@ def _approximate(name: str, total_bytes: int | None) -> GpuSpec | None:
     return None
 
 
+def _sized(name: str, total_bytes: int) -> GpuSpec | None:
+    """The catalog variant "<name> <N>GB" whose nominal N agrees with the reported total."""
+    for size in sorted({g.memory_gib for g in gpus()}):
+        ratio = total_bytes / (size * GIB)
+        if MEMORY_LOW <= ratio <= MEMORY_HIGH and (spec := _lookup(f"{name} {size:g}GB")) \
+                and spec.memory_gib == size:
+            return spec
+    return None
+
+
+def _memory_contradicts(spec: GpuSpec, name: str, total_bytes: int | None) -> bool:
+    """The reported total rules this card out ("RTX 3060" with 8 GB is not the 12 GB card).
+
+    Unknown totals and MIG slices prove nothing; a two-die card (MI250/MI250X) reports each die
+    as a device with half the memory, which its catalog note states.
+    """
+    if total_bytes is None or _MIG.search(name) or _agrees(spec, total_bytes):
+        return False
+    half = total_bytes / (spec.memory_gib * GIB / 2)
+    return not ("2 devices" in spec.notes and MEMORY_LOW <= half <= MEMORY_HIGH)
+
+
 def match_name(name: str, total_bytes: int | None = None) -> tuple[GpuSpec | None, MatchKind]:
-    """The catalog GPU for a reported name, and whether the match is exact or approximate."""
+    """The catalog GPU for a reported name, and whether the match is exact or approximate.
+
+    A name that stands for several sizes ("RTX 3080": 10 or 12 GB) takes the variant whose memory
+    agrees with the reported total; a name whose only entry contradicts the total (a Quadro RTX
+    6000 with 24 GB is not the 48 GB RTX 6000 Ada) is not matched.
+    """
     for candidate in dict.fromkeys((name, clean_name(name))):
         if spec := _lookup(candidate):
-            return spec, "exact"
+            if not _memory_contradicts(spec, name, total_bytes):
+                return spec, "exact"
+            assert total_bytes is not None
+            sized = _sized(candidate, total_bytes)
+            return (sized, "exact") if sized else (None, "none")
     spec = _approximate(clean_name(name), total_bytes)
     return (spec, "approximate") if spec else (None, "none")
 

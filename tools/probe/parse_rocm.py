@@ -115,5 +115,8 @@ def parse_rocm_csv(text: str, source: Source = "paste") -> ProbeResult:
     if start is None:
         raise UnrecognisedOutputError("the rocm-smi CSV has no 'VRAM Total Memory (B)' column")
     reader = csv.DictReader(io.StringIO("\n".join(ln for ln in lines[start:] if ln.strip())))
-    cards = [(row.get("device") or f"card{n}", _lower(row)) for n, row in enumerate(reader)]
+    try:
+        cards = [(row.get("device") or f"card{n}", _lower(row)) for n, row in enumerate(reader)]
+    except csv.Error as e:  # a field over csv's 131,072-character limit, a stray NUL, ...
+        raise UnrecognisedOutputError(f"the rocm-smi CSV cannot be read ({e})") from None
     return _result(cards, "rocm-smi csv", source)

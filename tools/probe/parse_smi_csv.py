@@ -75,7 +75,10 @@ def _check(kind: str) -> Callable[[str], bool]:
 def _rows(text: str) -> list[list[str]]:
     lines = [ln for ln in text.replace("\r\n", "\n").split("\n") if ln.strip()]
     reader = csv.reader(io.StringIO("\n".join(lines)), skipinitialspace=True)
-    return [[c.strip() for c in row] for row in reader if row]
+    try:
+        return [[c.strip() for c in row] for row in reader if row]
+    except csv.Error as e:  # a field over csv's 131,072-character limit, a stray NUL, ...
+        raise UnrecognisedOutputError(f"the CSV cannot be read ({e})") from None
 
 
 def _header(row: Sequence[str]) -> tuple[list[str], list[str]] | None:

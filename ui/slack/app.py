@@ -7,7 +7,8 @@
 - feedback buttons record to the same store as the web app (:mod:`assistant.feedback`).
 
 Every listener acknowledges at once and does its work in a lazy listener (Slack's 3-second
-rule); repeated deliveries are dropped by ``event_id`` (:mod:`ui.slack.dedupe`); the Web API
+rule); repeated deliveries are dropped by ``event_id``, claimed in the shared store so that
+several replicas answer each event once (:mod:`ui.slack.dedupe`, :mod:`ui.slack.state`); the Web API
 client waits out HTTP 429 (``Retry-After``); the bot's own and other bots' messages are ignored.
 """
 
@@ -16,6 +17,7 @@ from __future__ import annotations
 import logging
 import re
 import uuid
+from pathlib import Path
 from typing import Any
 
 from slack_bolt import Ack, App, BoltContext
@@ -24,7 +26,7 @@ from slack_sdk import WebClient
 from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 
 from .blocks import ACTION_FEEDBACK_DOWN, ACTION_FEEDBACK_UP, ACTION_SHARE, lang_of, render_answer
-from .dedupe import SeenCache, dedupe_middleware
+from .dedupe import Seen, dedupe_middleware
 from .mrkdwn import escape, truncate, unescape
 from .responder import FeedbackRecorder, Pipeline, Responder, send_all, webhook
 from .settings import SlackSettings
@@ -78,21 +80,34 @@ def default_feedback() -> FeedbackRecorder:
     return record_feedback
 
 
+def default_state(home: Path) -> SlackState:
+    """Threads, turns and claims in the configured store: ``HEADROOM_DB_URL``, or the SQLite
+    file under the bot's ``home``."""
+    from dataclasses import replace
+
+    from assistant.config import load_settings
+    from assistant.memory import open_database
+
+    return SlackState(open_database(replace(load_settings(), home=home)))
+
+
 def build_slack_app(settings: SlackSettings, *, pipeline: Pipeline | None = None,
                     client: WebClient | None = None, feedback: FeedbackRecorder | None = None,
-                    state: SlackState | None = None, seen: SeenCache | None = None,
+                    state: SlackState | None = None, seen: Seen | None = None,
                     token_verification: bool = True) -> App:
     """The Bolt app. Calls ``auth.test`` once (to learn its own user id) unless told not to."""
     client = with_rate_limit_retries(client or make_client(settings))
     # process_before_response: each ack runs on the request's own thread, so a pool busy with
     # slow answers (lazy listeners) can never delay an acknowledgement past Slack's 3 seconds
     bolt_logger = logging.getLogger("headroom.slack.bolt")
-    if not any(isinstance(f, _DropTokenSkippedWarning) for f in bolt_logger.filters):
-        bolt_logger.addFilter(_DropTokenSkippedWarning())
+    for logger in (bolt_logger, logging.getLogger("slack_bolt.RequestVerification")):
+        for kind in (_DropTokenSkippedWarning, QuietRejections):
+            if not any(isinstance(f, kind) for f in logger.filters):
+                logger.addFilter(kind())
     app = App(client=client, signing_secret=settings.signing_secret, logger=bolt_logger,
               process_before_response=True, token_verification_enabled=token_verification)
-    state = state or SlackState(settings.home / "slack.sqlite3")
-    seen = seen or SeenCache()
+    state = state or default_state(settings.home)
+    seen = seen or state  # claims in the shared store: answered once across replicas
     bot = Listeners(settings, Responder(pipeline or default_pipeline(), state, settings), state,
                     seen, feedback or default_feedback())
     app.middleware(dedupe_middleware(seen))
@@ -109,6 +124,26 @@ class _DropTokenSkippedWarning(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         return record.getMessage() != warning_client_prioritized_and_token_skipped()
+
+
+class QuietRejections(logging.Filter):
+    """Bolt logs a request whose signature is forged, stale or missing with its whole body, at
+    INFO (``slack_bolt/middleware/request_verification/request_verification.py``,
+    ``_debug_log_error``, slack_bolt 1.2x): anyone could write into our log without the secret.
+    The record becomes one line that names the timestamp and leaves the body and signature out."""
+
+    _PREFIX = "Invalid request signature detected"
+    _TIMESTAMP = re.compile(r"timestamp: ([^,)]{0,20})")
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if message.startswith(self._PREFIX):
+            m = self._TIMESTAMP.search(message)
+            stamp = m.group(1) if m and m.group(1).isdigit() else "missing or malformed"
+            record.msg = "rejected a Slack request: invalid or stale signature (timestamp %s)"
+            record.args = (stamp,)
+            record.levelno, record.levelname = logging.WARNING, "WARNING"
+        return True
 
 
 def ack_now(ack: Ack) -> None:
@@ -130,7 +165,7 @@ class Listeners:
     """The lazy listeners: they run after the acknowledgement, on Bolt's worker threads."""
 
     def __init__(self, settings: SlackSettings, responder: Responder, state: SlackState,
-                 seen: SeenCache, record: FeedbackRecorder) -> None:
+                 seen: Seen, record: FeedbackRecorder) -> None:
         self.settings = settings
         self.responder = responder
         self.state = state

@@ -219,6 +219,33 @@ def pack(blocks: list[Block], fallback: str, lang: str,
     return messages
 
 
+_LEADING_VERDICT = re.compile(r"^\s*\*\*[^*\n]{1,80}?[.!?。！？]\*\*\s*")
+_NOTE = {"en": "{label} {total:.2f} of {cap:.2f} GiB per GPU", "zh": "{label} 每卡 {total:.2f} / {cap:.2f} GiB"}
+
+
+def notification_text(answer: Answer, lang: str) -> str:
+    """The message's ``text`` (what a notification shows): the verdict once, then the figure
+    behind it from the structured options (for "yes" the first option that fits, else the
+    nearest miss), or,
+    for an answer without options, its first paragraph without the composer's own bold
+    verdict sentence ("**Yes, with QLoRA.**" would repeat the header)."""
+    head = t(lang, answer.verdict) if answer.verdict else ""
+    body = ""
+    sized = [o for o in answer.options if o.capacity_gib > 0]
+    if head and sized:
+        agree = [o for o in sized if o.fits == (answer.verdict == "yes")] or sized
+        o = agree[0] if answer.verdict == "yes" else min(
+            agree, key=lambda x: x.total_gib / x.capacity_gib)
+        label = _TEXT.get(lang, _TEXT["en"]).get(o.workload, o.workload)
+        body = " · ".join(p for p in (_NOTE.get(lang, _NOTE["en"]).format(
+            label=label, total=o.total_gib, cap=o.capacity_gib), _setup(o)) if p)
+    elif answer.answer.strip():
+        lead = answer.answer.strip().split("\n\n")[0]
+        body = plain(_LEADING_VERDICT.sub("", lead, count=1) if head else lead)
+    sep = "：" if lang == "zh" else ": "
+    return truncate(sep.join(p for p in (head, body) if p) or "Headroom", 300)
+
+
 def render_answer(answer: Answer, *, turn_id: str | None = None, docs_url: str | None = None,
                   share: bool = False, asked_by: str | None = None,
                   question: str | None = None) -> list[SlackMessage]:
@@ -239,9 +266,7 @@ def render_answer(answer: Answer, *, turn_id: str | None = None, docs_url: str |
     blocks += sources_block(answer.sources, lang, docs_url)
     if answer.notices:
         blocks.append(context("\n".join(f"ℹ️ {escape(n)}" for n in answer.notices)))
-    head = t(lang, answer.verdict) if answer.verdict else ""
-    lead = plain(answer.answer.strip().split("\n\n")[0]) if answer.answer.strip() else ""
-    fallback = truncate(" ".join(p for p in (head, lead) if p) or "Headroom", 300)
+    fallback = notification_text(answer, lang)
     tail = feedback_actions(turn_id, lang, share) if turn_id else None
     return pack(blocks, fallback, lang, tail)
 

@@ -1,8 +1,11 @@
-"""De-duplication of Slack deliveries: a bounded, thread-safe cache of keys seen recently.
+"""De-duplication of Slack deliveries.
 
 Slack retries an Events API delivery (``X-Slack-Retry-Num``) when it got no 2xx within 3 seconds,
 with the same ``event_id``; a mention in a channel also arrives twice, as ``app_mention`` and as
-``message``. :meth:`SeenCache.first` answers True exactly once per key within ``ttl_s``.
+``message`` — and with several replicas, to different ones. Anything with ``first(key) -> bool``
+(:class:`Seen`) decides: :class:`ui.slack.state.SlackState` claims the key in the shared store
+(exactly once across replicas); :class:`SeenCache` is the in-process fallback, a bounded,
+thread-safe cache that answers True exactly once per key within ``ttl_s``.
 """
 
 from __future__ import annotations
@@ -11,11 +14,19 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, Protocol
 
 from slack_bolt.response import BoltResponse
 
 NO_RETRY: dict[str, str | Sequence[str]] = {"x-slack-no-retry": "1"}
+
+
+class Seen(Protocol):
+    """Says True exactly once per key."""
+
+    def first(self, key: str) -> bool:
+        """True the first time ``key`` is offered; False for repeats."""
+        ...
 
 
 class SeenCache:
@@ -47,7 +58,7 @@ class SeenCache:
         return len(self._seen)
 
 
-def dedupe_middleware(seen: SeenCache) -> Callable[..., BoltResponse | None]:
+def dedupe_middleware(seen: Seen) -> Callable[..., BoltResponse | None]:
     """A Bolt global middleware that acknowledges repeated ``event_id`` s without running listeners.
 
     It runs after Bolt's signature check, so forged requests cannot fill the cache.

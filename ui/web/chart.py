@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from tools.estimator import Estimate
 
 # colour-blind-safe palette (Okabe-Ito), one colour per term in TERMS order
-COLORS = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#999999")
+COLORS = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#F0E442", "#000000", "#999999")
 CAPACITY_COLOR = "#D55E00"
 
 

@@ -81,11 +81,29 @@ def link_guide_paths(markdown: str) -> str:
     return _GUIDE_LINK.sub(repl, markdown)
 
 
+def answer_chart(answer: Answer) -> str:
+    """The answer's stacked memory chart as HTML ('' when it weighed no option)."""
+    from ui.charts import from_answer
+
+    from .chart_html import chart_html
+
+    data = from_answer(answer)
+    return chart_html(data) if data is not None else ""
+
+
+def with_chart(markdown: str, chart: str) -> str:
+    """The chart right after the answer's first paragraph (the verdict), before the details."""
+    if not chart:
+        return markdown
+    head, sep, rest = markdown.partition("\n\n")
+    return f"{head}\n\n{chart}\n\n{rest}" if sep else f"{head}\n\n{chart}"
+
+
 def answer_markdown(answer: Answer) -> str:
-    """The final answer with every guide link pointing at the Guide tab; sources the text does
-    not already cite are listed below it."""
+    """The final answer with every guide link pointing at the Guide tab, its chart under the
+    verdict; sources the text does not already cite are listed below it."""
     cited = answer.answer
-    text = link_guide_paths(answer.answer.strip())
+    text = with_chart(link_guide_paths(answer.answer.strip()), answer_chart(answer))
     links = []
     for s in answer.sources:
         label = s.title if (" § " in s.title or not s.section) else f"{s.title} § {s.section}"

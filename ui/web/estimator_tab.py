@@ -21,6 +21,8 @@ from tools.estimator import gpus, models
 from .errors import WebInputError, error_markdown
 from .estimator_view import FIT_HEADERS, GOALS, OBJECTIVES, PLAN_HEADERS, run_estimate, run_plan
 from .form import PRIMARY, FieldSpec, decode_query, defaults, field_names, form_fields
+from .i18n import text
+from .localize import Localizer
 
 # Runs in the browser after each estimate: make the share box an absolute link and put the
 # query into the address bar without reloading, so the URL itself is shareable.
@@ -43,16 +45,24 @@ def gpu_choices() -> list[tuple[str, str]]:
     return [(f"{g.name} · {g.memory_gib:g} GB", g.id) for g in gpus()]
 
 
-def _component(spec: FieldSpec) -> Any:
+def _component(spec: FieldSpec, loc: Localizer) -> Any:
+    """The form component of one field, registered with its texts in both languages."""
+    comp = _plain_component(spec)
+    if spec.name in ("model", "gpu"):
+        return loc.add(comp, label=f"{spec.name}_label", info=f"{spec.name}_hint")
+    return loc.add_field(comp, spec.name, (comp.label, comp.info))
+
+
+def _plain_component(spec: FieldSpec) -> Any:
     info = spec.info or None
     if spec.name == "model":
-        return gr.Dropdown(model_choices(), value=spec.default, label="model", filterable=True,
-                           allow_custom_value=True, elem_id="est-model",
-                           info="type to search; or a size like 13B, or a Hugging Face id")
+        return gr.Dropdown(model_choices(), value=spec.default, label=text("en", "model_label"),
+                           filterable=True, allow_custom_value=True, elem_id="est-model",
+                           info=text("en", "model_hint"))
     if spec.name == "gpu":
-        return gr.Dropdown(gpu_choices(), value=spec.default, label="GPU", filterable=True,
-                           allow_custom_value=True, elem_id="est-gpu",
-                           info="type to search; aliases such as A10, 4090 work")
+        return gr.Dropdown(gpu_choices(), value=spec.default, label=text("en", "gpu_label"),
+                           filterable=True, allow_custom_value=True, elem_id="est-gpu",
+                           info=text("en", "gpu_hint"))
     elem = f"est-{spec.name.replace('_', '-')}"
     if spec.kind in ("choice", "tristate"):
         return gr.Dropdown(list(spec.choices), value=spec.default, label=spec.label, info=info,
@@ -144,26 +154,29 @@ def _pick_recipe(label: str | None, recipes: list[str]) -> str:
     return recipes[index] if 0 <= index < len(recipes) else ""
 
 
-def build() -> EstimatorTab:
+def build(loc: Localizer | None = None) -> EstimatorTab:
     """Lay out the tab inside the current Blocks and wire its events."""
+    loc = loc or Localizer()
     specs = {s.name: s for s in form_fields()}
     comps: dict[str, Any] = {}
     with gr.Row():
         for name in ("model", "workload", "gpu"):
-            comps[name] = _component(specs[name])
+            comps[name] = _component(specs[name], loc)
     with gr.Row():
         for name in PRIMARY[3:]:
-            comps[name] = _component(specs[name])
-    with gr.Accordion("More settings (every request field)", open=False):
+            comps[name] = _component(specs[name], loc)
+    with loc.add(gr.Accordion(text("en", "more_settings"), open=False), label="more_settings"):
         rest = [s for s in form_fields() if s.name not in PRIMARY]
         for start in range(0, len(rest), ADVANCED_COLUMNS):
             with gr.Row():
                 for spec in rest[start:start + ADVANCED_COLUMNS]:
-                    comps[spec.name] = _component(spec)
+                    comps[spec.name] = _component(spec, loc)
     with gr.Row(equal_height=True):
-        run = gr.Button("Estimate", variant="primary", elem_id="est-run", scale=1)
-        share = gr.Textbox(label="Share link", buttons=["copy"], interactive=False, scale=3,
-                           elem_id="est-share")
+        run = loc.add(gr.Button(text("en", "run"), variant="primary", elem_id="est-run",
+                                scale=1), value="run")
+        share = loc.add(gr.Textbox(label=text("en", "share"), buttons=["copy"],
+                                   interactive=False, scale=3, elem_id="est-share"),
+                        label="share")
     error = gr.Markdown(elem_id="est-error")
     link_note = gr.Markdown(elem_id="est-link-note")
     with gr.Row():
@@ -172,20 +185,26 @@ def build() -> EstimatorTab:
                             format="png", elem_id="est-chart")
         with gr.Column(scale=2, min_width=300):
             summary = gr.Markdown(elem_id="est-summary")
-    gr.Markdown("### Fit matrix")
+    loc.add(gr.Markdown(text("en", "fit_matrix")), value="fit_matrix")
     fit_note = gr.Markdown()
     fit_table = gr.Dataframe(headers=FIT_HEADERS, value=[], interactive=False, wrap=True,
                              elem_id="est-fit")
-    gr.Markdown("### Planner: ranked options and a ready-to-run recipe")
+    loc.add_list(fit_table, "headers", "fit_headers")
+    loc.add(gr.Markdown(text("en", "planner")), value="planner")
     with gr.Row():
-        goal = gr.Dropdown(list(GOALS), value="auto", label="goal (auto: from the workload)")
-        objective = gr.Dropdown(list(OBJECTIVES), value="fewest_gpus", label="rank by")
+        goal = loc.add(gr.Dropdown(list(GOALS), value="auto", label=text("en", "goal")),
+                       label="goal")
+        objective = loc.add(gr.Dropdown(list(OBJECTIVES), value="fewest_gpus",
+                                        label=text("en", "rank_by")), label="rank_by")
     plan_table = gr.Dataframe(headers=PLAN_HEADERS, value=[], interactive=False, wrap=True,
                               elem_id="est-plan")
+    loc.add_list(plan_table, "headers", "plan_headers")
     plan_notes = gr.Markdown()
-    recipe_pick = gr.Dropdown([], label="Recipe for option", elem_id="est-recipe-pick")
-    recipe = gr.Code(label="Recipe (copy with the button)", language="shell",
+    recipe_pick = loc.add(gr.Dropdown([], label=text("en", "recipe_for"),
+                                      elem_id="est-recipe-pick"), label="recipe_for")
+    recipe = gr.Code(label=text("en", "recipe"), language="shell",
                      buttons=["copy", "download"], interactive=False, elem_id="est-recipe")
+    loc.add(recipe, label="recipe")
     recipes = gr.State([])
 
     inputs = [comps[n] for n in field_names()]

@@ -10,6 +10,8 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from .errors import error_markdown
+from .i18n import text
+from .localize import Localizer
 
 if TYPE_CHECKING:
     from tools.probe import ProbeResult
@@ -75,7 +77,8 @@ def pasted_gpus(text: str) -> str:
         return error_markdown(e)
 
 
-def build(probe: Callable[[], ProbeResult] | None = None) -> tuple[Any, Callable[[], str]]:
+def build(probe: Callable[[], ProbeResult] | None = None,
+          loc: Localizer | None = None) -> tuple[Any, Callable[[], str]]:
     """Lay out the tab inside the current Blocks.
 
     Returns the server-probe Markdown and its function, for the page's load event (the probe
@@ -83,13 +86,14 @@ def build(probe: Callable[[], ProbeResult] | None = None) -> tuple[Any, Callable
     """
     import gradio as gr
 
-    gr.Markdown("GPUs of the machine this app runs on, and of any machine whose `nvidia-smi` "
-                "output you paste. Sizes are GiB (2^30 bytes).")
-    server = gr.Markdown("Probing this server…", elem_id="server-gpus")
-    refresh = gr.Button("Probe again", size="sm")
-    paste = gr.Textbox(label="nvidia-smi output", lines=8, placeholder=PASTE_PLACEHOLDER,
-                       elem_id="smi-paste")
-    read = gr.Button("Read pasted output", variant="primary")
+    loc = loc or Localizer()
+    loc.add(gr.Markdown(text("en", "gpus_intro")), value="gpus_intro")
+    server = gr.Markdown(text("en", "probing"), elem_id="server-gpus")
+    refresh = loc.add(gr.Button(text("en", "probe_again"), size="sm"), value="probe_again")
+    paste = loc.add(gr.Textbox(label=text("en", "smi_label"), lines=8,
+                               placeholder=PASTE_PLACEHOLDER, elem_id="smi-paste"),
+                    label="smi_label", placeholder="smi_placeholder")
+    read = loc.add(gr.Button(text("en", "read_paste"), variant="primary"), value="read_paste")
     pasted = gr.Markdown(elem_id="pasted-gpus")
 
     def probe_server() -> str:

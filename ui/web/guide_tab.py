@@ -16,6 +16,8 @@ from typing import Any
 
 from .chat import guide_doc
 from .errors import WebInputError, error_markdown
+from .i18n import text
+from .localize import Localizer
 
 LANGS = ("en", "zh")
 SEARCH_K = 8
@@ -123,20 +125,28 @@ def page_choices() -> list[tuple[str, str]]:
     return [(f"{tags[lang]} · {t}", d) for lang in LANGS for t, d in pages(lang)]
 
 
-def build() -> GuideTab:
+def first_page(lang: str) -> str:
+    """The page the Guide tab opens on in ``lang`` ('en/memory-basics.md'...)."""
+    return pages(lang if lang in LANGS else "en")[0][1]
+
+
+def build(loc: Localizer | None = None) -> GuideTab:
     """Lay out the tab inside the current Blocks and wire its events."""
     import gradio as gr
 
-    first = pages("en")[0][1]
-    page = gr.Dropdown(page_choices(), value=first, label="Page (type to filter; 中文 pages too)",
-                       filterable=True, elem_id="guide-page")
+    loc = loc or Localizer()
+    first = first_page("en")
+    page = loc.add(gr.Dropdown(page_choices(), value=first, label=text("en", "page_label"),
+                               filterable=True, elem_id="guide-page"), label="page_label")
     with gr.Row(equal_height=True):
-        query = gr.Textbox(label="Search the knowledge base", scale=4, elem_id="guide-query",
-                           placeholder="e.g. what does ZeRO-2 shard? / 梯度检查点省多少显存")
-        go = gr.Button("Search", scale=1, min_width=90)
+        query = loc.add(gr.Textbox(label=text("en", "search_label"), scale=4,
+                                   elem_id="guide-query",
+                                   placeholder=text("en", "search_placeholder")),
+                        label="search_label", placeholder="search_placeholder")
+        go = loc.add(gr.Button(text("en", "search"), scale=1, min_width=90), value="search")
     results = gr.Markdown(elem_id="guide-results")
-    hits = gr.Radio([], label="Open a result", visible=False, elem_id="guide-hits")
-    whole = gr.Button("Whole page", size="sm")
+    hits = gr.Radio([], label=text("en", "open_result"), visible=False, elem_id="guide-hits")
+    whole = loc.add(gr.Button(text("en", "whole_page"), size="sm"), value="whole_page")
     viewer = gr.Markdown(render_page(first), elem_id="guide-viewer", header_links=True)
 
     def do_search(q: str) -> tuple[str, Any]:
