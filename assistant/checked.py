@@ -18,7 +18,7 @@ stream into such units; :class:`Checker` decides.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from tools.estimator import Estimate
@@ -155,3 +155,81 @@ class Checker:
             return None
         self.shown += filled
         return filled
+
+
+@dataclass
+class Gate:
+    """Check before show, over one LLM turn: model text goes in as it streams, checked units
+    come out. Units are held (not shown) while a sizing question has no sizing result yet, or
+    while a fit claim cannot be checked; ``head`` (the understood and verdict lines, rendered
+    from the tool results) is released once, before the first unit shown after a sizing result.
+
+    ``results`` and ``options`` are read at every unit, so tool results that arrive during the
+    turn are used as soon as they exist."""
+
+    checker: Checker
+    results: Callable[[], Sequence[ToolResult]]
+    options: Callable[[], Sequence[Option] | None]
+    head: Callable[[], str]
+    needs_tools: bool
+    splitter: Splitter = field(default_factory=Splitter)
+    held: list[str] = field(default_factory=list)
+    shown: list[str] = field(default_factory=list)
+    head_shown: str = ""
+    emitted: list[str] = field(default_factory=list)
+    """Everything released so far, in order (head and units): what the front ends showed."""
+
+    def feed(self, text: str) -> list[str]:
+        """Model text streamed in; the texts that may be shown now (head first)."""
+        out: list[str] = []
+        for unit in self.splitter.feed(text):
+            out += self._unit(unit, final=False)
+        return out
+
+    def restart(self) -> None:
+        """The model called tools: text it wrote before the call and still held is dropped
+        (it is not part of the answer)."""
+        self.held.clear()
+        self.splitter.flush()
+
+    def finish(self) -> list[str]:
+        """The model is done: the last unit and everything still held, checked now."""
+        out: list[str] = []
+        for unit in self.splitter.flush():
+            out += self._unit(unit, final=True)
+        if self.held:
+            out += self._release()
+        return out
+
+    @property
+    def prose(self) -> str:
+        """What was shown of the model's text (after the head)."""
+        return "".join(self.shown)
+
+    def _unit(self, unit: str, final: bool) -> list[str]:
+        sized = self.options() is not None
+        if not final and not sized and (self.held or self.needs_tools
+                                        or stated_fit(unit) is not None):
+            self.held.append(unit)
+            return []
+        self.held.append(unit)
+        return self._release()
+
+    def _release(self) -> list[str]:
+        out: list[str] = []
+        results, options = self.results(), self.options()
+        for unit in self.held:
+            shown = self.checker.check(unit, results, options)
+            if shown is None:
+                continue
+            if options is not None and not self.head_shown and shown.strip():
+                self.head_shown = self.head()
+                if self.head_shown:
+                    out.append(self.head_shown + "\n\n")
+            if not self.shown and not shown.strip():
+                continue  # no leading blank units
+            self.shown.append(shown if self.shown else shown.lstrip())
+            out.append(self.shown[-1])
+        self.held.clear()
+        self.emitted += out
+        return out
