@@ -187,7 +187,8 @@ def run_agent(settings: Settings, message: str, history: Sequence[Turn], box: To
         llm = make_chat_model(model=settings.llm_model, base_url=settings.llm_base_url,
                               api_key=settings.llm_api_key or "not-needed",
                               use_responses_api=False, streaming=True, max_retries=0,
-                              timeout=settings.llm_timeout_s, http_client=http)
+                              timeout=settings.llm_timeout_s, http_client=http,
+                              max_tokens=settings.llm_max_tokens)
         agent: Any = create_agent(llm, tools=_langchain_tools(box, tool_names),
                                   system_prompt=instructions())
         stream = agent.stream({"messages": _messages(history, message)},

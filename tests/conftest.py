@@ -54,3 +54,21 @@ def postgres() -> Iterator[Any]:
         pytest.skip("PostgreSQL is not installed (apt-get install postgresql)")
     with PgServer() as server:
         yield server
+
+
+@pytest.fixture(scope="session")
+def llama_server() -> Iterator[Any]:
+    """A real llama.cpp server (llama-cpp-python, SmolLM2-135M-Instruct) on loopback for this
+    test session (tests/llama_server.py). It never skips: a server that cannot start fails the
+    tests that need it (marked ``llama_server``; deselect them with ``-m 'not llama_server'``
+    on a machine without the build)."""
+    from llama_server import LlamaServer, LlamaServerError
+
+    try:
+        server = LlamaServer().start()
+    except LlamaServerError as e:
+        pytest.fail(f"the llama.cpp server did not start: {e}")
+    try:
+        yield server
+    finally:
+        server.stop()
