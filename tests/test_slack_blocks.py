@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
+import typing
 from typing import Any
 
 import pytest
 
-from assistant.events import Answer, Source
+from assistant.events import Answer, Source, Verdict
 from ui.slack.blocks import (
     MAX_BLOCKS,
     MAX_HEADER_CHARS,
@@ -164,13 +165,19 @@ def test_progress_lines_track_tools_and_notices() -> None:
                      "ℹ️ LLM unavailable, answered offline"]
 
 
-@pytest.mark.parametrize(("question", "verdict_words"), [
-    ("Can I fine-tune a 13B model on one A10?", ("yes", "fits")),
-    ("一张 RTX 4090 能用 QLoRA 微调 Qwen2.5 14B 吗？", ("可以", "放得下")),
-    ("Can I run full fine-tuning of llama 3 70b on one 4090?", ("no", "fit")),
+_VERDICT_WORDS = {("en", "yes"): ("yes", "fits"), ("zh", "yes"): ("可以", "放得下"),
+                  ("en", "no"): ("no", "fit"), ("zh", "no"): ("放不下",),
+                  ("en", "borderline"): ("borderline",), ("zh", "borderline"): ("临界",),
+                  ("en", "depends"): ("depends",), ("zh", "depends"): ("取决于",)}
+
+
+@pytest.mark.parametrize("question", [
+    "Can I fine-tune a 13B model on one A10?",               # a size class: "depends"
+    "一张 RTX 4090 能用 QLoRA 微调 Qwen2.5 14B 吗？",            # within 8%: "borderline"
+    "Can I run full fine-tuning of llama 3 70b on one 4090?",  # "no"
+    "Can I run Llama-3.2-1B inference on one A10?",           # "yes"
 ])
-def test_notification_text_says_the_verdict_once_with_its_figure(
-        question: str, verdict_words: tuple[str, ...]) -> None:
+def test_notification_text_says_the_verdict_once_with_its_figure(question: str) -> None:
     import re
     import sqlite3
 
@@ -182,9 +189,27 @@ def test_notification_text_says_the_verdict_once_with_its_figure(
     assert answer.verdict is not None and answer.options
     text = render_answer(answer, turn_id="t")[0].text
     low = text.lower()
-    for word in verdict_words:  # the verdict's words once: not "✅ Yes, it fits Yes, with QLoRA."
+    for word in _VERDICT_WORDS[(answer.lang, answer.verdict)]:  # once: not "✅ Yes, it fits Yes."
         assert len(re.findall(rf"(?<![a-z]){re.escape(word)}(?![a-z])", low)) == 1, text
     shown = [o for o in answer.options if f"{o.total_gib:.2f}" in text]
-    assert len(shown) == 1 and f"{shown[0].capacity_gib:.2f}" in text
-    assert shown[0].fits == (answer.verdict == "yes")
+    assert shown and all(f"{o.capacity_gib:.2f}" in text for o in shown), text
+    if answer.verdict == "depends":  # the range: one that fits, one that does not
+        assert {o.fits for o in shown} == {True, False}, text
+    elif answer.verdict == "borderline":
+        assert len(shown) == 1 and abs(shown[0].total_gib / shown[0].capacity_gib - 1) < 0.08
+    else:
+        assert len(shown) == 1 and shown[0].fits == (answer.verdict == "yes")
     assert "\n" not in text and "*" not in text
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+@pytest.mark.parametrize("verdict", typing.get_args(Verdict))
+def test_every_verdict_has_a_header_in_each_language(verdict: str, lang: str) -> None:
+    """A verdict the assistant can give (borderline, depends, ...) never breaks the Slack message."""
+    question = "能放下吗？" if lang == "zh" else "does it fit?"
+    answer = Answer(verdict=verdict, answer=question, lang=lang)  # type: ignore[arg-type]
+    (msg,) = render_answer(answer, turn_id="t1")
+    headers = [b for b in msg.blocks if b["type"] == "header"]
+    assert len(headers) == 1
+    assert headers[0]["text"]["text"].strip()
+    assert msg.text.strip()

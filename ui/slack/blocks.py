@@ -33,6 +33,7 @@ _TEXT = {
     "en": {
         "yes": "✅ Yes, it fits", "no": "❌ No, it does not fit",
         "need_more_info": "❔ I need a little more information",
+        "borderline": "⚠️ Borderline: it may just fit", "depends": "🔀 It depends on the model",
         "workload": "workload", "fits": "fits", "needs": "needs/GPU", "usable": "usable/GPU",
         "y": "yes", "n": "no", "suggestion": "Key suggestion", "sources": "Sources",
         "helpful": "👍 Helpful", "unhelpful": "👎 Not helpful", "share": "Share in channel",
@@ -43,6 +44,7 @@ _TEXT = {
     },
     "zh": {
         "yes": "✅ 可以，放得下", "no": "❌ 放不下", "need_more_info": "❔ 还需要一些信息",
+        "borderline": "⚠️ 临界：可能勉强放得下", "depends": "🔀 取决于具体模型",
         "workload": "任务", "fits": "放得下", "needs": "每卡需要", "usable": "每卡可用",
         "y": "是", "n": "否", "suggestion": "关键建议", "sources": "参考资料",
         "helpful": "👍 有帮助", "unhelpful": "👎 没帮助", "share": "分享到频道",
@@ -220,25 +222,42 @@ def pack(blocks: list[Block], fallback: str, lang: str,
 
 
 _LEADING_VERDICT = re.compile(r"^\s*\*\*[^*\n]{1,80}?[.!?。！？]\*\*\s*")
-_NOTE = {"en": "{label} {total:.2f} of {cap:.2f} GiB per GPU", "zh": "{label} 每卡 {total:.2f} / {cap:.2f} GiB"}
+_NOTE = {"en": "{label} {total} of {cap:.2f} GiB per GPU", "zh": "{label} 每卡 {total} / {cap:.2f} GiB"}
+
+
+def _figure_option(answer: Answer, sized: list[Option]) -> Option:
+    """The option whose figure backs the verdict: for "yes" the first that fits, for "no" the
+    nearest miss, for "borderline" the one closest to the limit, for "depends" the largest of the
+    method that some fit."""
+    ratio = {id(o): o.total_gib / o.capacity_gib for o in sized}
+    if answer.verdict == "borderline":
+        return min(sized, key=lambda o: abs(ratio[id(o)] - 1.0))
+    if answer.verdict == "depends":  # the method some models fit and others do not
+        mixed = [o for o in sized if len({x.fits for x in sized if x.workload == o.workload}) == 2]
+        return max(mixed or sized, key=lambda o: ratio[id(o)])
+    agree = [o for o in sized if o.fits == (answer.verdict == "yes")] or sized
+    return agree[0] if answer.verdict == "yes" else min(agree, key=lambda o: ratio[id(o)])
 
 
 def notification_text(answer: Answer, lang: str) -> str:
     """The message's ``text`` (what a notification shows): the verdict once, then the figure
-    behind it from the structured options (for "yes" the first option that fits, else the
-    nearest miss), or,
-    for an answer without options, its first paragraph without the composer's own bold
-    verdict sentence ("**Yes, with QLoRA.**" would repeat the header)."""
+    behind it from the structured options (:func:`_figure_option`; for "depends" the range from
+    the smallest to the largest of that method), or, for an answer without options, its first
+    paragraph without the composer's own bold verdict sentence ("**Yes, with QLoRA.**" would
+    repeat the header)."""
     head = t(lang, answer.verdict) if answer.verdict else ""
     body = ""
     sized = [o for o in answer.options if o.capacity_gib > 0]
     if head and sized:
-        agree = [o for o in sized if o.fits == (answer.verdict == "yes")] or sized
-        o = agree[0] if answer.verdict == "yes" else min(
-            agree, key=lambda x: x.total_gib / x.capacity_gib)
+        o = _figure_option(answer, sized)
         label = _TEXT.get(lang, _TEXT["en"]).get(o.workload, o.workload)
+        total = f"{o.total_gib:.2f}"
+        same = [x for x in sized if x.workload == o.workload]
+        low = min(same, key=lambda x: x.total_gib)
+        if answer.verdict == "depends" and low is not o:
+            total = f"{low.total_gib:.2f}–{o.total_gib:.2f}"
         body = " · ".join(p for p in (_NOTE.get(lang, _NOTE["en"]).format(
-            label=label, total=o.total_gib, cap=o.capacity_gib), _setup(o)) if p)
+            label=label, total=total, cap=o.capacity_gib), _setup(o)) if p)
     elif answer.answer.strip():
         lead = answer.answer.strip().split("\n\n")[0]
         body = plain(_LEADING_VERDICT.sub("", lead, count=1) if head else lead)
