@@ -104,7 +104,7 @@ class Ask(BaseModel):
             return ["model"]
         if self.unresolved_gpu:
             return ["gpu"]
-        if not self.has_model:
+        if not self.has_model and not (self.intent == "plan" and self.has_gpu and not self.family):
             out.append("model_size" if self.family else "model")
         if self.intent == "fit" and not self.has_gpu:
             out.append("gpu")

@@ -8,12 +8,14 @@ change, two setups side by side, or, for anything else, what Headroom answers.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from tools.estimator import Estimate
 from tools.estimator.catalog import find_model
 
 from . import guide, understood
+from . import lexicon as lx
 from .ask import Ask
 from .events import Answer, Figure, Source
 from .strings import LABELS, TERMS
@@ -348,8 +350,10 @@ def _delta_variant(ask: Ask) -> tuple[dict[str, Any], dict[str, Any], tuple[str,
     if len(set(ask.zero_values)) >= 2:
         a, b = sorted(set(ask.zero_values))[:2]
         return {"zero_stage": a}, {"zero_stage": b}, (f"ZeRO-{a}", f"ZeRO-{b}")
+    versus = bool(lx.VERSUS.search(low))  # "rank 64 vs rank 16": the first is the one asked about
     if len(ask.rank_values) >= 2:
         a, b = ask.rank_values[0], ask.rank_values[-1]
+        a, b = (b, a) if versus else (a, b)
         return {"lora_r": a}, {"lora_r": b}, (f"r={a}", f"r={b}")
     if ask.lora_r and ask.lora_r != 16:
         return {"lora_r": 16}, {"lora_r": ask.lora_r}, ("r=16", f"r={ask.lora_r}")
@@ -359,11 +363,18 @@ def _delta_variant(ask: Ask) -> tuple[dict[str, Any], dict[str, Any], tuple[str,
         return {"offload": "none"}, {"offload": ask.offload}, ("no offload", f"offload {ask.offload}")
     if ask.flash_attn is False:
         return {"flash_attn": True}, {"flash_attn": False}, ("FlashAttention", "eager")
+    flash = lx.FLASH_ON.search(low)
+    ckpt = re.search(r"checkpoint|检查点|重计算", low)
+    if ask.flash_attn and (ask.grad_ckpt is False or not ckpt or (flash and ckpt and
+                                                                   flash.start() < ckpt.start())):
+        # "how much does flash attention save ... with no gradient checkpointing"
+        return {"flash_attn": False}, {"flash_attn": True}, ("eager", "FlashAttention")
     if ask.grad_ckpt is False or "checkpoint" in low or "检查点" in low or "重计算" in low:
         return {"grad_ckpt": False}, {"grad_ckpt": True}, (_l(ask.lang, "checkpointing off", "不开检查点"),
                                                           _l(ask.lang, "checkpointing on", "开检查点"))
     if len(ask.seq_values) >= 2:
         a, b = ask.seq_values[0], ask.seq_values[-1]
+        a, b = (b, a) if versus else (a, b)
         return {"seq_len": a}, {"seq_len": b}, (f"{a:,} tokens", f"{b:,} tokens")
     if ask.zero_stage:
         a = max(ask.zero_stage - 1, 0)
@@ -399,6 +410,8 @@ def delta(ask: Ask, box: Toolbox) -> Answer:
     b = _est(box, {**args, **variant_o})
     if a is None or b is None:
         return concept(ask, box, kind="delta") if found else other(ask)
+    if a.serving and b.serving and "kv_cache_dtype" in base_o:
+        return _kv_dtype_delta(ask, target, box, a, b, labels, found)
     field, term_change = grown_term(a, b)
     saved = a.total_gib - b.total_gib
     head = (_l(lang, f"**{labels[1]} saves {saved:.2f} GiB per GPU** against {labels[0]}: "
@@ -422,6 +435,45 @@ def delta(ask: Ask, box: Toolbox) -> Answer:
         found = [c for c in guide.concepts() if c.stem in ("memory-math",)][:1]
     ask_b = target.model_copy(update={k: v for k, v in variant_o.items() if k in Ask.model_fields})
     return _finish(ask_b, "delta", blocks, box, _sources(found, lang), figures, [b])
+
+
+def _kv_dtype_delta(ask: Ask, target: Ask, box: Toolbox, a: Estimate, b: Estimate,
+                    labels: tuple[str, str], found: list[guide.Concept]) -> Answer:
+    """A KV-cache dtype under a pool engine: the pool (and nvidia-smi) stays the same size, so
+    the saving is the KV cache of the requests asked about, and the pool holds more tokens."""
+    assert a.serving is not None and b.serving is not None
+    lang, seq, users = ask.lang, a.serving.seq_len, ask.users or 1
+    per_a, per_b = a.serving.seq_kv_gib * users, b.serving.seq_kv_gib * users
+    who = _l(lang, f"{users} × {seq:,}-token requests" if users > 1 else f"a {seq:,}-token request",
+             f"{users} 个 {seq:,} token 的请求" if users > 1 else f"一个 {seq:,} token 的请求")
+    head = _l(lang, f"**{labels[1]} saves {per_a - per_b:.2f} GiB of KV cache for {who}**: "
+              f"{per_a:.2f} → {per_b:.2f} GiB ({a.serving.kv_bytes_per_token / 1024:.0f} → "
+              f"{b.serving.kv_bytes_per_token / 1024:.0f} KiB per token).",
+              f"**{labels[1]} 为{who}省下 {per_a - per_b:.2f} GiB KV 缓存**：{per_a:.2f} → "
+              f"{per_b:.2f} GiB（每 token {a.serving.kv_bytes_per_token / 1024:.0f} → "
+              f"{b.serving.kv_bytes_per_token / 1024:.0f} KiB）。")
+    pool = _l(lang, f"The engine preallocates a fixed pool ({a.serving.kv_pool_gib:.2f} GiB per GPU), "
+              f"so nvidia-smi shows the same {a.total_gib:.2f} GiB either way; the pool holds "
+              f"{a.serving.max_tokens:,} → {b.serving.max_tokens:,} tokens "
+              f"({a.serving.max_concurrent_seqs} → {b.serving.max_concurrent_seqs} sequences of "
+              f"{seq:,} tokens).",
+              f"引擎预先分配固定的 KV 池（每卡 {a.serving.kv_pool_gib:.2f} GiB），所以 nvidia-smi 两种情况都显示 "
+              f"{a.total_gib:.2f} GiB；池里能放的 token 从 {a.serving.max_tokens:,} 变为 "
+              f"{b.serving.max_tokens:,}（{seq:,} token 的序列 {a.serving.max_concurrent_seqs} → "
+              f"{b.serving.max_concurrent_seqs} 条）。")
+    blocks = [head, pool, _l(lang, "KV cache = 2 (K, V) × layers × KV heads × head_dim × bytes per "
+                            "element × tokens; fp8 stores 1 byte per element instead of 2.",
+                            "KV 缓存 = 2（K、V）× 层数 × KV 头数 × head_dim × 每元素字节数 × token 数；"
+                            "fp8 每元素 1 字节，bf16 为 2 字节。")]
+    if not ask.has_model:
+        blocks.append(_l(lang, f"(Worked on {a.model}, as no model was named.)",
+                         f"（没有指定模型，以 {a.model} 为例。）"))
+    figures = [Figure(name="delta", gib=per_a - per_b), Figure(name="a", gib=per_a),
+               Figure(name="b", gib=per_b), Figure(name="pool", gib=a.serving.kv_pool_gib),
+               Figure(name="total", gib=a.total_gib)]
+    kv = [c for c in guide.concepts() if c.stem == "kv-cache"][:1]
+    ask_b = target.model_copy(update={"kv_cache_dtype": "fp8"})
+    return _finish(ask_b, "delta", blocks, box, _sources(found or kv, lang), figures, [b])
 
 
 def _compare_rows(ask: Ask, target: Ask, base: dict[str, Any],

@@ -64,6 +64,14 @@ LORA = _re(r"(?<![a-z])lora(?![a-z])")
 TRAIN = _re(r"fine[- ]?tun|finetun|\btrain|\bsft\b|\bdpo\b|微调|训练|调优|精调")
 SERVE = _re(r"\bserv(?:e|ing|er)\b|\bvllm\b|\bsglang\b|\btgi\b|\bdeploy|concurrent|"
                    r"\busers\b|部署|服务|并发|上线")
+# what a plan optimizes, and whether it is a desktop purchase
+OBJ_CHEAP = _re(r"\bcheap(?:est|er)?\b|least expensive|lowest cost|\bbudget\b|\baffordabl|最省钱|最便宜|便宜|省钱|预算|性价比")
+OBJ_FAST = _re(r"\bfastest\b|\bquickest\b|最快")
+OBJ_SMALL = _re(r"\bsmallest\b|\bminimum\b|\bminimal\b|\bleast (?:vram|memory)\b|\bbare minimum\b|"
+                r"\bentry[- ]level\b|最小|最低|最少显存|入门")
+DESKTOP = _re(r"\blocal(?:ly)?\b|\bat home\b|\bbuy\b|\bpurchase\b|\bshould i get\b|\bmy (?:pc|computer|desktop|"
+              r"laptop|rig|gaming)|\bgaming\b|\bconsumer\b|电脑|台式|买|家里|本地|自己的机器|游戏卡|消费级")
+OTHER_SERVER = _re(r"\bsglang\b|\btgi\b|text-generation-inference|\blmdeploy\b|\btrt-?llm\b|tensorrt-llm")
 INFER = _re(r"\brun\b|\bruns\b|inference|\binfer\b|\bload\b|generat|\bchat\b|推理|运行|跑|"
                    r"加载|\bfit\b|放得下|装得下")
 
@@ -108,6 +116,11 @@ SEQ = [
         r"输入)\s*(?:长度)?\s*(?:为|是|=|:)?\s*(\d+(?:\.\d+)?)\s*(k)\b"),
     _re(r"(?<![\w.])(\d+(?:\.\d+)?)\s*(k)\s*(?:的)?\s*(?:序列|上下文|长度|context|prompt|tokens?|输入)"),
     _re(r"\b(?:at|with|for|@)\s+(\d+(?:\.\d+)?)\s*(k)\b"),  # "at 32k", "with 8k"
+    # a follow-up naming only a length: "what about 8k?", "and 16k", "回到 2k", "8k 呢"
+    _re(r"^\W*(?:(?:ok|so|and|then)\W+)?(?:what about|how about|and|try|then|at|instead)\s+(\d+(?:\.\d+)?)"
+        r"\s*(k)\b(?!\s*(?:users?|people|requests?|concurrent|gpus?|cards?|steps?|samples?))"),
+    _re(r"(?:回到|降到|改回|改到|拉到|调到|换到|换成|改成|开到|提到|升到)\s*(\d+(?:\.\d+)?)\s*(k)\b"),
+    _re(r"(?<![\w.$])(\d+(?:\.\d+)?)\s*(k)\s*(?:呢|的话|行吗|可以吗)"),
 ]
 BATCH = [
     _re(r"(?:micro[ _-]?)?batch(?:[ _-]?size)?\s*(?:of|=|:|is|to|为|是|开到|改成|改到|拉到|设成|设为|调到|到)?"
@@ -120,6 +133,9 @@ USERS = [
                r"clients|streams|sequences at once)"),
     _re(r"(?:并发|同时)\s*(?:数|用户|请求|用户数)?\s*(?:为|是|=|:)?\s*(\d+)"),
     _re(r"(\d+)\s*(?:个|路|名)?\s*(?:并发|用户|请求)"),
+    # "20 个人同时用", "8 个人每人 8k", "10 people at once", "5 devs hitting it"
+    _re(r"(\d+)\s*(?:个|名|位)?\s*(?:人|同事|开发者?)\s*(?:同时|一起|并发|每人|每个人|在用|使用|用)"),
+    _re(r"(\d+)\s*(?:people|devs|developers|engineers|colleagues|teammates)\b"),
 ]
 ZERO = _re(r"zero[\s_-]*(?:stage[\s_-]*)?([0-3])(?!\d)|(?:deepspeed|ds)\s+stage[\s_-]*([0-3])")
 FSDP = _re(r"\bfsdp\b|full[_ ]shard|zero\+\+|zero-?infinity")
@@ -195,7 +211,10 @@ KIND_PLAN = _re(r"\bwhat (?:gpus?|cards?|hardware|setup|config(?:uration)?|insta
                 r"\bwhat (?:can|could) i run\b|\bwhat (?:models?|llms?) (?:can|could|will)\b|"
                 r"\brecommend|\bwhat should i (?:buy|rent|get|use)|\bbudget\b|最便宜|最省钱|需要什么(?:样的)?"
                 r"(?:配置|显卡|卡|gpu|机器)|需要几张|需要多少张|要几张|几张卡|推荐|选哪|买什么|租什么|"
-                r"哪(?:种|个|款|张|些)(?:显卡|gpu|卡)|能玩(?:点)?什么|能跑(?:点)?什么|什么配置|配置要求")
+                r"哪(?:种|个|款|张|些)(?:显卡|gpu|卡)|能玩(?:点)?什么|能跑(?:点)?什么|什么配置|配置要求|"
+                r"\b(?:smallest|cheapest|minimum|min|least expensive|best|right) (?:gpu|card|setup|hardware|instance)s?\b|"
+                r"\bwhat (?:gpu|card)s? (?:works|fits|is enough|would work)|\bminimum (?:setup|hardware|requirements?)|"
+                r"最小(?:的)?(?:显卡|卡|gpu|配置)|最低(?:的)?(?:显卡|配置|要求)")
 KIND_CONCEPT = _re(r"how many bits|bits? per (?:weight|param)|多少\s*(?:bit|位|比特)|\bwhat(?:'s| is| are| does)\b|\bwhat do\b.{0,30}\bmean|\bexplain\b|\bhow does\b|"
                    r"\bhow do(?:es)?\b.{0,40}\bwork|\bmeaning of\b|\btell me about\b|\bdefine\b|"
                    r"\bis it true\b|\bdifference\b|\bwhen should\b|\bshould i use\b|\bdo i need\b|"
@@ -228,6 +247,10 @@ GPU_FREE = _re(r"\b(?:the )?(?:free|idle|empty|unused) (?:one|gpu|card)\b|\bone 
                r"\b|空闲的|空着的|闲着的|没人用的|那张空")
 CORRECTION = _re(r"^\s*(?:no|nope|not|actually|i meant|i mean|sorry|不是|不对|我是说|我的意思是)\b[\s,，]")
 RANK = _re(r"(?:\brank|\blora[ _-]?r|\br)\s*(?:=|of|to|from|:|为|是|从|提到|改成|到)?\s*(\d{1,4})\b")
+VERSUS = _re(r"\bvs\.?\b|\bversus\b|\bcompared (?:to|with)\b|\brelative to\b|\bover\b|相比|相对于|比起|对比")
+# the target of a change: "rank from 16 to 64", "rank 16 -> 64", "rank 从 16 提到 64"
+RANK_TO = _re(r"(?:\brank|\blora[ _-]?r)\s*(?:from|从)?\s*\d{1,4}\s*(?:to|->|→|提到|提高到|改成|改到|到|升到|加到|调到)"
+              r"\s*(\d{1,4})\b")
 ZERO_ALL = _re(r"zero[\s_-]*(?:stage[\s_-]*)?([0-3])(?!\d)")
 ENGINE_HF = _re(r"\bhf\b|hugging ?face|transformers|\bgenerate\(|hf generate|trainer\b|\bpeft\b")
 ENGINE_LLAMACPP = _re(r"llama\.cpp|llama-server|ollama|\bgguf\b|lm ?studio")

@@ -13,8 +13,10 @@ from typing import Any
 
 from tools.estimator import Estimate, FitMatrix, search_models
 from tools.estimator.catalog import models as catalog_models
+from tools.estimator.plan import DESKTOP_GPUS
 
 from . import citing, explain, render, understood
+from . import lexicon as lx
 from .ask import Ask
 from .events import Answer, Option, Source, Verdict
 from .tools import Toolbox, ToolResult
@@ -107,6 +109,16 @@ def _plan_args(ask: Ask) -> dict[str, Any]:
         args["methods"] = ask.workloads
     if ask.quant or ask.weight_dtype in ("bf16", "fp16"):
         args["quant"] = ask.quant or "none"
+    low = ask.query.lower()
+    desktop = not ask.gpu and bool(lx.DESKTOP.search(low))
+    if desktop:
+        args["gpus"] = list(DESKTOP_GPUS)
+    if lx.OBJ_CHEAP.search(low) and not desktop:  # desktop cards have no hourly price
+        args["objective"] = "cheapest"
+    elif lx.OBJ_FAST.search(low):
+        args["objective"] = "fastest"
+    elif lx.OBJ_SMALL.search(low) or lx.OBJ_CHEAP.search(low) or desktop:
+        args["objective"] = "smallest_gpu"
     return args
 
 
@@ -119,6 +131,13 @@ def plan_calls(ask: Ask) -> list[tuple[str, dict[str, Any]]]:
         return []
     workloads = ask.considered()
     calls: list[tuple[str, dict[str, Any]]] = []
+    if ask.intent == "plan" and not ask.has_model:  # "what can I run on my 3070?"
+        g = {k: v for k, v in _gpu_args(ask).items() if k in ("gpu", "gpu_memory_gb", "num_gpus",
+                                                              "seq_len")}
+        calls.append(("models_for_gpu", {**g, "workload": "serve" if "serve" in workloads
+                                         else "inference"}))
+        return [*calls, ("search_guide", {"query": _TOPICS["quant"][1 if ask.lang == "zh" else 0],
+                                          "k": 2, **lang})]
     if ask.intent == "plan":
         calls.append(("plan_gpus", _plan_args(ask)))
         return [*calls, ("search_guide", {"query": topic_query(ask), "k": 2, **lang})]
@@ -342,6 +361,11 @@ def _answer_from_results(ask: Ask, results: list[ToolResult], backend: str) -> A
                       answer=render.missing(ask.missing(), ask.lang, ask.family or "", names,
                                              note, ask.unresolved_model or ask.unresolved_gpu,
                                              ask.nearest), **base)
+    which = next((r for r in results if r.name == "models_for_gpu" and r.ok), None)
+    if which is not None:
+        gpu = str(which.args.get("gpu_name") or which.args.get("gpu") or "")
+        md = render.models_for_gpu(which.data, gpu, int(which.args.get("num_gpus") or 1), ask.lang)
+        return Answer(answer=md + citing.citations(sources, ask.lang), **base)
     sizing = [r for r in results if r.name in SIZING and r.ok]
     errors = [r.text for r in results if r.name in SIZING and not r.ok]
     if not sizing:

@@ -171,7 +171,8 @@ def _workloads(low: str, quant: str | None, dtype: str | None, ruled_out: list[s
             out = ["lora"] if lx.LORA.search(low) or dtype or quant == "none" else ["full", "lora"]
         else:
             out = ["full", "lora"] if dtype or quant == "none" else ["full", "lora", "qlora"]
-    if not out and lx.SERVE.search(low) and "serve" not in ruled_out:
+    # "SGLang (not vLLM)": ruling out one serving engine is not ruling out serving
+    if not out and lx.SERVE.search(low) and ("serve" not in ruled_out or lx.OTHER_SERVER.search(low)):
         out = ["serve"]
     if not out and lx.INFER.search(low):
         out = ["inference"]
@@ -211,10 +212,23 @@ def _settings(low: str, masked: str, off: dict[str, Any]) -> dict[str, Any]:
     engine = _engine(masked, found)
     if engine:
         found["engine"] = engine
-    ranks = [r for r in _ints([lx.RANK], masked) if r in (1, 2, 4, 8, 16, 32, 64, 128, 256, 512)]
-    if ranks:
-        found["lora_r"] = ranks[-1]
+    found.update(_rank(masked))
     return found
+
+
+_RANKS = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512)
+
+
+def _rank(masked: str) -> dict[str, int]:
+    """The LoRA rank asked about: the target of a change ("from 16 to 64"), the first of a
+    comparison ("rank 64 vs rank 16"), else the last one named."""
+    target = [r for r in _ints([lx.RANK_TO], masked) if r in _RANKS]
+    ranks = [r for r in _ints([lx.RANK], masked) if r in _RANKS]
+    if target:
+        return {"lora_r": target[-1]}
+    if len(ranks) > 1 and lx.VERSUS.search(masked):
+        return {"lora_r": ranks[0]}
+    return {"lora_r": ranks[-1]} if ranks else {}
 
 
 def _precision(low: str, masked: str, found: dict[str, Any]) -> None:
@@ -338,11 +352,10 @@ def _pick(low: str) -> str:
 def _intent(ask: Ask, low: str) -> tuple[str | None, str | None]:
     kind = ask.kind
     target = next((t for p, t in lx.TARGETS if p.search(low)), None)
-    if kind == "other":
+    if kind in ("other", "concept"):
         return "explain", None
-    if kind == "concept":
-        return "explain", None
-    if kind == "plan" and (ask.has_model or not ask.has_gpu):
+    if kind == "plan" and (ask.has_model or not ask.has_gpu or not ask.unresolved_model):
+        # with a GPU and no model: "what can I run on my 3070?", the models that fit that GPU
         return "plan", None
     if kind == "capacity":
         if lx.KIND_CAPACITY.search(low) and re.search(r"max[-_ ]?model[-_ ]?len|起得来|起来|启动|start|"
@@ -420,7 +433,7 @@ def parse(text: str) -> Ask:
                                      fields["ruled_out"])
     fields["quants"] = _quants(lx.KV_FP8.sub(" ", masked))
     fields["seq_values"] = _ints(lx.SEQ, low, scale=True)
-    fields["rank_values"] = [r for r in _ints([lx.RANK], masked) if r <= 1024]
+    fields["rank_values"] = [r for r in _ints([lx.RANK, lx.RANK_TO], masked) if r <= 1024]
     fields["zero_values"] = [int(m.group(1)) for m in lx.ZERO_ALL.finditer(masked)]
     fields["gpu_pick"] = _pick(low)
     fields["followup"] = bool(lx.FOLLOWUP.search(low))

@@ -343,3 +343,23 @@ def bare_size(ask: Ask, chosen: Sequence[tuple[str, Option, Any]],
 def failure(errors: list[str], lang: str) -> str:
     """The estimator could not run: say why, in one line each."""
     return "\n\n".join([T[lang]["fail"], *errors])
+
+
+def models_for_gpu(found: dict[str, Any], gpu: str, num_gpus: int, lang: str) -> str:
+    """"What can I run on my 3070?": per weight format, the largest catalog models that fit."""
+    zh = lang == "zh"
+    where = f"{num_gpus}× {gpu}" if num_gpus > 1 else gpu
+    head = (f"**{where} 上能跑的模型**（推理，按权重格式，每种列出放得下的最大几个；数字为每卡显存）："
+            if zh else f"**What runs on {where}** (inference, by weight format, the largest that fit; "
+            "figures are per GPU):")
+    rows = ["| 权重格式 | 放得下的最大模型 |" if zh else "| weight format | largest models that fit |",
+            "|---|---|"]
+    for label, fits in found.items():
+        cell = "; ".join(f"{f.model} ({f.total_gib:.2f} / {f.capacity_gib:.2f} GiB)" for f in fits)
+        rows.append(f"| {label} | {cell or ('放不下' if zh else 'none fits')} |")
+    tail = ("4-bit（GGUF Q4_K_M，llama.cpp / Ollama）量化让同一张卡能放下约 3 倍参数量的模型；"
+            "上下文按 2048 token 计，更长的上下文需要更多 KV 缓存。问具体模型（如“Qwen2.5-7B 能跑吗”）可得到完整明细。"
+            if zh else "4-bit quantization (GGUF Q4_K_M under llama.cpp / Ollama) fits about 3x the "
+            "parameters of 16-bit on the same card; context counted at 2048 tokens (longer needs "
+            "more KV cache). Ask about one model (\"can I run Qwen2.5-7B?\") for its full breakdown.")
+    return "\n".join([head, "", *rows, "", tail])

@@ -106,6 +106,14 @@ class NoArgs(BaseModel):
     """No arguments."""
 
 
+class WhichArgs(GpuArgs):
+    """Arguments of models_for_gpu."""
+
+    workload: Literal["inference", "serve"] = Field(default="inference", description=(
+        "inference (one user) or serve (vLLM-style server)"))
+    top: int = Field(default=3, ge=1, le=10, description="Models to list per weight format")
+
+
 class PlanArgs(BaseModel):
     """Arguments of plan_gpus."""
 
@@ -115,7 +123,7 @@ class PlanArgs(BaseModel):
     gpus: list[str] | None = Field(default=None, description=(
         "GPU types to consider (catalog names); default a common set from T4 to H200"))
     max_gpus: int = Field(default=64, ge=1, le=1024, description="Most GPUs of one type")
-    objective: Literal["fewest_gpus", "cheapest", "fastest", "quality"] = "fewest_gpus"
+    objective: Literal["fewest_gpus", "cheapest", "fastest", "quality", "smallest_gpu"] = "fewest_gpus"
     users: int = Field(default=1, ge=1, le=100_000, description="serve: concurrent sequences")
     methods: list[Workload] | None = Field(default=None, description=(
         "Keep only these methods (e.g. ['lora'] when the user asked about LoRA)"))

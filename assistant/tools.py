@@ -21,7 +21,7 @@ from tools.estimator.report import estimate_markdown, fit_markdown, plan_text
 
 from . import sizing
 from .events import Event, Option, Source, ToolFinished, ToolStarted
-from .schemas import EstimateArgs, FitArgs, NoArgs, PasteArgs, PlanArgs, SearchArgs
+from .schemas import EstimateArgs, FitArgs, NoArgs, PasteArgs, PlanArgs, SearchArgs, WhichArgs
 
 log = logging.getLogger("headroom.assistant")
 
@@ -125,12 +125,12 @@ def plan_gpus(args: PlanArgs, ctx: ToolContext) -> ToolResult:
     from tools.estimator.plan import plan
 
     p = plan(args.model, goal=args.goal, gpus=args.gpus, max_gpus=args.max_gpus,
-             objective=args.objective, users=args.users, seq_len=args.seq_len)
-    kept = [o for o in p.options if (not args.methods or o.method in args.methods) and (
-        args.quant is None or o.method not in ("serve", "inference")
-        or str(o.request.get("quant") or "none") == args.quant)]
-    others = [o for o in p.options if o not in kept][:3]
-    p = p.model_copy(update={"options": kept})
+             objective=args.objective, users=args.users, seq_len=args.seq_len,
+             methods=args.methods, quant=args.quant)
+    kept = p.options
+    others = [] if kept or not (args.methods or args.quant) else plan(
+        args.model, goal=args.goal, gpus=args.gpus, max_gpus=args.max_gpus,
+        objective=args.objective, users=args.users, seq_len=args.seq_len).options[:3]
     text = plan_text(p, recipes=0)
     if others and not kept:
         text += "\n\nOther options that fit:\n" + "\n".join(
@@ -143,6 +143,28 @@ def plan_gpus(args: PlanArgs, ctx: ToolContext) -> ToolResult:
     figures = [v for o in [*kept, *others] for v in (o.total_gib, o.capacity_gib, o.headroom_gib)]
     return ToolResult("plan_gpus", args.model_dump(), text, data=(p, others),
                       figures=figures + sizing.memory_figures(text), options=list(options.values()))
+
+
+def models_for_gpu(args: WhichArgs, ctx: ToolContext) -> ToolResult:
+    """Which catalog models run on a GPU set, per weight format (16-bit, 8-bit, 4-bit GGUF): the
+    largest that fit, with their per-GPU memory. Use it for 'what can I run on my 3070?' when no
+    model is named."""
+    from tools.estimator import find_gpu
+    from tools.estimator.which import models_that_fit
+
+    spec = _gpu_spec(args.gpu, args.gpu_memory_gb, ctx)
+    found = models_that_fit(args.gpu if spec is None else spec.name, num_gpus=args.num_gpus,
+                            workload=args.workload, seq_len=args.seq_len, gpu_spec=spec,
+                            top=args.top)
+    gpu_name = spec.name if spec is not None else find_gpu(args.gpu).name
+    lines = [f"On {args.num_gpus}x {gpu_name}:"]
+    for label, fits in found.items():
+        lines.append(f"{label}: " + (", ".join(
+            f"{f.model} {f.total_gib:.2f} of {f.capacity_gib:.2f} GiB" for f in fits) or "none"))
+    figures = [v for fits in found.values() for f in fits for v in (f.total_gib, f.capacity_gib)]
+    return ToolResult("models_for_gpu", {**args.model_dump(), "gpu_name": gpu_name},
+                      "\n".join(lines), data=found,
+                      figures=figures)
 
 
 def search_guide(args: SearchArgs, ctx: ToolContext) -> ToolResult:
@@ -214,6 +236,7 @@ TOOLS: tuple[ToolSpec, ...] = (
     ToolSpec("check_fit", FitArgs, check_fit),
     ToolSpec("estimate_memory", EstimateArgs, estimate_memory),
     ToolSpec("plan_gpus", PlanArgs, plan_gpus),
+    ToolSpec("models_for_gpu", WhichArgs, models_for_gpu),
     ToolSpec("search_guide", SearchArgs, search_guide),
     ToolSpec("read_gpu_paste", PasteArgs, read_gpu_paste),
     ToolSpec("probe_local_gpus", NoArgs, probe_local_gpus),

@@ -75,7 +75,7 @@ def test_gptq_group_size_changes_the_weights() -> None:
 def test_alibi_and_eager_only_models() -> None:
     e = estimate(model="bloom-7b1", workload="lora", seq_len=2048, suggest=False)
     codes = {a.code for a in e.assumption_items}
-    assert {"remote_eager", "eager_attention", "alibi_bias"} <= codes
+    assert {"remote_eager", "eager_attention", "alibi_slopes"} <= codes
 
 
 @pytest.mark.parametrize("model, gpu, n", [("llama-2-13b", "A10", 1), ("qwen-7b", "A100", 1),

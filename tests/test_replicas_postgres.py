@@ -127,13 +127,13 @@ def test_two_slack_replicas_answer_each_event_once(postgres: PgServer, tmp_path:
         b = stack.enter_context(replica(url, fake, tmp_path / "b"))
 
         ts = "1700000100.000100"
-        question = mention("can I fine-tune a 13B model on one A10?", ts=ts)
+        question = mention("can I fine-tune Llama-2-13B on one A10?", ts=ts)
         assert a.event(question, "Ev1").status == 200
         # Slack's retry of the same event, delivered to the other replica
         retry = b.event(question, "Ev1", **{"X-Slack-Retry-Num": "1",
                                             "X-Slack-Retry-Reason": "http_timeout"})
         # the same channel message, delivered again as a message event, to the other replica
-        as_message = message(f"<@{BOT_USER_ID}> can I fine-tune a 13B model on one A10?", ts=ts)
+        as_message = message(f"<@{BOT_USER_ID}> can I fine-tune Llama-2-13B on one A10?", ts=ts)
         b.event(as_message, "Ev2")
         assert retry.status == 200
         first = settle(fake, 1)
@@ -200,7 +200,7 @@ def test_web_app_keeps_a_conversation_through_a_postgres_restart(
     with running_app(tmp_path / "web") as app_url:
         client = gradio_client.Client(app_url, verbose=False, download_files=False)
         try:
-            first = client.predict("Can I fine-tune a 13B model on one A10?", api_name="/chat")
+            first = client.predict("Can I fine-tune Llama-2-13B on one A10?", api_name="/chat")
             assert "Yes, with QLoRA" in first[-1]["content"]
             postgres.restart()
             follow = client.predict("and on two of them?", api_name="/chat")[-1]["content"]

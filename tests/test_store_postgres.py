@@ -38,7 +38,7 @@ from assistant.memory import ConversationStore
 if not os.environ.get("CI"):  # in CI the postgres extra is installed: a missing one must fail
     pytest.importorskip("psycopg")
 
-QUESTION = "Can I fine-tune a 13B model on one A10?"
+QUESTION = "Can I fine-tune Llama-2-13B on one A10?"
 FOLLOW_UP = "and with two of them?"
 
 

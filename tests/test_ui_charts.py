@@ -83,3 +83,13 @@ def test_text_fills_values_and_falls_back_to_english() -> None:
     assert i18n.text("xx", "tab_chat") == "Chat"
     assert "13B" in i18n.text("en", "pick_model")
     assert i18n.field_text("zh", "seq_len")[0] == "序列长度"
+
+
+def test_the_chart_goes_under_the_verdict_not_between_it_and_the_understood_line() -> None:
+    from ui.web.chat import with_chart
+
+    md = "_Understood: Llama 2 13B, QLoRA, 1x A10._\n\n**Yes.** It fits.\n\n| table |"
+    parts = with_chart(md, "<div>chart</div>").split("\n\n")
+    assert parts == ["_Understood: Llama 2 13B, QLoRA, 1x A10._", "**Yes.** It fits.",
+                     "<div>chart</div>", "| table |"]
+    assert with_chart("**No.** Too big.", "<c>").split("\n\n") == ["**No.** Too big.", "<c>"]

@@ -111,7 +111,7 @@ def test_chat_streams_a_cited_answer_with_its_tool_step(browser: Browser, url: s
     expect(page.get_by_text("Will it fit?")).to_be_visible()
     loaded = time.perf_counter() - start
     expect(page.get_by_text("How much memory does Llama 3 8B need")).to_be_visible()
-    expect(page.get_by_text("一张 RTX 4090 能用 QLoRA 微调 Qwen2.5 14B 吗？")).to_have_count(0)
+    expect(page.get_by_text("一张 RTX 4090 能用 QLoRA 微调 Qwen2.5 7B 吗？")).to_have_count(0)
     shot(page, "chat-empty")
     elapsed = ask(page, QUESTION)
     step = page.get_by_text("🔧 check_fit(", exact=False).first
@@ -245,7 +245,7 @@ def test_phone_width_is_usable(browser: Browser, url: str) -> None:
 
 CJK = "[\u4e00-\u9fff]"
 PAGE_CASES = {"en": ("en-US", QUESTION, "Yes, with QLoRA", "Chat", "Estimator"),
-              "zh": ("zh-CN", "一张 RTX 4090 能用 QLoRA 微调 Qwen2.5 14B 吗？", "可以", "对话", "估算器")}
+              "zh": ("zh-CN", "一张 RTX 4090 能用 QLoRA 微调 Qwen2.5 7B 吗？", "可以", "对话", "估算器")}
 # names that are the same in both languages (product and unit names)
 SAME_IN_BOTH = {"GPU", "LoRA", "QLoRA", "#", "tokens/s"}
 

@@ -57,6 +57,10 @@ REQUEST_OPTIONS: list[Callable[[F], F]] = [
     click.option("--train-embeddings", is_flag=True, help="(Q)LoRA: also train embeddings/lm_head"),
     click.option("--grad-ckpt/--no-grad-ckpt", default=True, show_default=True),
     click.option("--flash-attn/--no-flash-attn", default=True, show_default=True),
+    click.option("--attention", default="auto", show_default=True,
+                 help="auto, eager, sdpa, flash (FlashAttention-2 / the engine's kernels)"),
+    click.option("--transformers-version", default="4.48", show_default=True,
+                 help="engine=hf inference: before 4.45 prefill keeps every prompt position's logits"),
     click.option("--zero-stage", type=int, default=0, show_default=True, help="DeepSpeed ZeRO 0-3"),
     click.option("--offload", default="none", show_default=True,
                  help="none, optimizer, optimizer+params"),
@@ -224,7 +228,7 @@ def fit(model: str, gpu: str, num_gpus: int, seq_len: int | None, as_json: bool)
 @click.option("--gpu", "-g", "gpu_list", multiple=True, help="GPU types to consider (repeat); default: common cards")
 @click.option("--max-gpus", type=int, default=64, show_default=True)
 @click.option("--objective", default="fewest_gpus", show_default=True,
-              help="fewest_gpus, cheapest, fastest or quality")
+              help="fewest_gpus, cheapest, fastest, quality or smallest_gpu")
 @click.option("--budget", type=float, default=None, help="max USD per hour for the whole job")
 @click.option("--seq-len", "-s", type=int, default=None, help="training sequence / serving context")
 @click.option("--users", type=int, default=1, show_default=True, help="serve: concurrent sequences")

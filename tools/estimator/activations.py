@@ -5,7 +5,8 @@ Training, per layer and token, the tensors a Llama-style block saves for backwar
   q + k + v + o widths    FlashAttention/SDPA keep q, k, v and the attention output
   4I (gated) / 2I (plain) gate and up projections, activation output, their product
   + heads x s x 3         eager attention only: fp32 softmax + 16-bit probabilities
-                          (the s^2 term FlashAttention removes, https://arxiv.org/abs/2205.14135)
+                          (6 bytes per score, ``attention.ScoreBytes``; the s^2 term
+                          FlashAttention removes, https://arxiv.org/abs/2205.14135)
 Tensor parallelism splits the attention and MLP parts (https://arxiv.org/abs/2205.05198).
 With full activation checkpointing only each layer's input (h per token) is kept and one layer is
 recomputed during backward. The logits (tokens x vocab x bytes per logit of the framework's loss
@@ -13,29 +14,20 @@ path, ``frameworks.loss_path``) are added per phase in ``phases.py``.
 
 Inference (no autograd) peaks inside one layer during prefill: the MLP holds its activation
 output, the up projection and their product (3I) besides the hidden states; eager attention
-adds heads x prompt^2 scores for one layer. Modern `generate` computes logits for the last
-position only.
+adds heads x prompt^2 scores for one layer (bytes per score in ``attention.py``). Modern
+`generate` computes logits for the last position only.
 """
 
 from __future__ import annotations
 
-from .frameworks import alibi_source, eager_attention
+from .attention import baichuan_mask_bytes, causal_mask_bytes, eager, score_bytes
 from .resolve import Job, version_tuple
 from .specs import ModelSpec
-from .weights import head_quantized, kbit_prepared
+from .weights import head_quantized, kbit_prepared, tp_placement
 
 VLLM_PROFILE_SEQS = 256
-EAGER_SAVED_BYTES = 6.0
-"""Eager attention, per score element saved for backward: the fp32 softmax output (4) and its
-16-bit cast used by the probabilities x V matmul (2); transformers
-src/transformers/models/llama/modeling_llama.py eager_attention_forward (v4.48+):
-``softmax(attn_weights, dim=-1, dtype=torch.float32).to(query.dtype)``; dropout p=0 keeps no mask."""
-EAGER_TRANSIENT_BYTES = 6.0
-"""Eager attention, per score element alive only inside the layer being computed: the 16-bit
-scores and masked scores (2 + 2) and the fp32 softmax input (4) minus what is freed at once (~6)."""
-ALIBI_BIAS_BYTES = 4.0
-"""ALiBi bias, per heads x seq^2 element: built in fp32 (Baichuan2-13B _gen_alibi_mask,
-transformers modeling_bloom.py build_alibi_tensor)."""
+"""vLLM's profiling run samples ``max_num_seqs`` sequences (default 256, vllm/engine/arg_utils.py
+EngineArgs.max_num_seqs, v0.4-0.6): the sampler's fp32 logits and probabilities for 256 rows."""
 
 
 def _attn_widths(m: ModelSpec) -> tuple[int, int, int]:
@@ -144,7 +136,14 @@ def dequant_bytes(job: Job) -> float:
 
 
 def _eager(job: Job) -> bool:
-    return eager_attention(job)
+    return eager(job)
+
+
+def _scores(job: Job, q_tokens: int | None = None, kv_tokens: int | None = None) -> float:
+    """Score elements of one layer: batch x heads (per tensor-parallel rank) x q x kv."""
+    q = job.seq_len if q_tokens is None else q_tokens
+    kv = job.seq_len if kv_tokens is None else kv_tokens
+    return job.batch * job.model.heads / job.req.tensor_parallel * float(q) * kv
 
 
 def layer_saved_bytes(job: Job) -> float:
@@ -152,7 +151,7 @@ def layer_saved_bytes(job: Job) -> float:
     tokens = job.batch * job.seq_len
     saved = layer_saved_elements(job) * tokens * activation_bytes(job)
     if _eager(job):
-        saved += job.batch * job.model.heads / job.req.tensor_parallel * job.seq_len ** 2 * EAGER_SAVED_BYTES
+        saved += _scores(job) * score_bytes(job, job.model.attention_dropout).saved
     return saved
 
 
@@ -166,23 +165,26 @@ def kept_per_layer_bytes(job: Job) -> float:
 def working_bytes(job: Job) -> float:
     """Transient bytes of the layer being computed (forward, or recomputed in backward).
 
-    Two hidden-size and one MLP-width buffers, the eager scores of one layer, and under
-    checkpointing the recomputed layer's saved tensors.
+    Two hidden-size and one MLP-width buffers, the eager scores of one layer beyond what it saves
+    (``attention.ScoreBytes``: peak - saved), and under checkpointing the recomputed layer's
+    saved tensors.
     """
     m = job.model
     tokens = job.batch * job.seq_len
     ab = activation_bytes(job)
     transient = 2 * tokens * (m.hidden + _mlp_width(m, True) / job.req.tensor_parallel) * ab
     if _eager(job):
-        transient += job.batch * m.heads / job.req.tensor_parallel * job.seq_len ** 2 * EAGER_TRANSIENT_BYTES
+        sb = score_bytes(job, m.attention_dropout)
+        transient += _scores(job) * (sb.peak - sb.saved)
     return transient + (layer_saved_bytes(job) if job.req.grad_ckpt else 0.0) + dequant_bytes(job)
 
 
 def alibi_bytes(job: Job) -> float:
-    """The ALiBi bias built once per forward (heads x seq^2, fp32); 0 for other models."""
-    if not alibi_source(job):
-        return 0.0
-    return job.model.heads / job.req.tensor_parallel * job.seq_len ** 2 * ALIBI_BIAS_BYTES
+    """Masks alive for the whole step: eager attention's 4-D causal mask and Baichuan2-13B's ALiBi
+    bias and mask (``attention.causal_mask_bytes``, ``attention.baichuan_mask_bytes``); BLOOM's
+    ALiBi is an O(heads x seq) tensor folded into the scores (no extra seq^2 term)."""
+    ab = activation_bytes(job)
+    return causal_mask_bytes(job, ab) + baichuan_mask_bytes(job, ab)
 
 
 def saved_activation_bytes(job: Job, microbatches: int = 1) -> float:
@@ -200,8 +202,11 @@ def saved_activation_bytes(job: Job, microbatches: int = 1) -> float:
 
 
 def logits_elements(job: Job) -> float:
-    """tokens x vocab on one GPU (vocab-parallel under tensor parallelism)."""
-    return job.batch * job.seq_len * job.model.vocab / job.req.tensor_parallel
+    """tokens x vocab on one GPU: every engine the estimator models gathers the full-vocabulary
+    logits to each tensor-parallel rank (``weights.tp_placement``); only a vocab-parallel loss
+    (Megatron) would keep a 1/tp slice."""
+    split = tp_placement(job)["logits"] == "split"
+    return job.batch * job.seq_len * job.model.vocab / (job.req.tensor_parallel if split else 1)
 
 
 def training_activation_bytes(job: Job) -> float:
@@ -209,24 +214,65 @@ def training_activation_bytes(job: Job) -> float:
     return saved_activation_bytes(job) + working_bytes(job) + alibi_bytes(job)
 
 
-def inference_activation_bytes(job: Job, tokens: int | None = None) -> float:
-    """Peak transient bytes of one forward pass over ``tokens`` prompt tokens (prefill)."""
+LOGITS_TO_KEEP_VERSION = (4, 45)
+"""transformers release from which ``generate`` asks the model for the last position's logits
+only: ``GenerationMixin._prepare_generation_config`` passes ``num_logits_to_keep=1`` (renamed
+``logits_to_keep`` in 4.48) and ``LlamaForCausalLM.forward`` computes
+``self.lm_head(hidden_states[:, -num_logits_to_keep:, :])`` (src/transformers/models/llama/
+modeling_llama.py v4.45); v4.37-4.44 ran ``logits = self.lm_head(hidden_states); logits =
+logits.float()`` over every prompt position."""
+
+
+def all_prompt_logits(job: Job) -> bool:
+    """True when prefill forms logits for every prompt position: the request says so (remote
+    code), or engine=hf with transformers older than ``LOGITS_TO_KEEP_VERSION``."""
+    if job.req.all_logits:
+        return True
+    return job.engine == "hf" and version_tuple(job.req.transformers_version)[:2] < LOGITS_TO_KEEP_VERSION
+
+
+def prefill_working_set(job: Job, tokens: int | None = None) -> dict[str, float]:
+    """What one prefill forward holds besides weights and KV cache, by term (bytes).
+
+    tokens: prompt tokens in this forward (transformers: the whole prompt; vLLM/SGLang: one chunk
+    of max_num_batched_tokens; llama.cpp: one ubatch); mlp: the MLP step of one layer (3I + 2h
+    per token); attention: the attention step (q, k, v, o + 2h per token, eager scores of one
+    layer); logits: the last position's fp32 logits, or every position's (16-bit + fp32 upcast)
+    before transformers 4.45; masks: eager 4-D mask / ALiBi tensors; peak: max(mlp, attention,
+    logits) + masks (+ the last-position logits when they are not the peak term).
+    """
     m, tp = job.model, job.req.tensor_parallel
     cb = job.compute_bytes
+    prompt = max(1, job.seq_len - job.req.new_tokens if job.req.new_tokens else job.seq_len)
     if tokens is None:
-        prompt = job.seq_len - job.req.new_tokens if job.req.new_tokens else job.seq_len
-        tokens = job.batch * max(1, prompt)
-    else:
-        prompt = tokens
+        tokens = job.batch * prompt
     q, kv, o = _attn_widths(m)
     mlp_peak = (3 * _mlp_width(m, False) / tp + 2 * m.hidden) * tokens * cb
     attn_peak = ((q + kv + o) / tp + 2 * m.hidden) * tokens * cb
+    masks = 0.0
     if _eager(job):
-        attn_peak += job.batch * m.heads / tp * prompt * prompt * 6
-    if job.req.all_logits:
+        # the scores of one layer: this forward's query tokens against the prompt so far
+        sb = score_bytes(job)
+        q_tokens = max(1, tokens // max(1, job.batch))
+        kv_tokens = min(prompt, q_tokens) if job.engine in ("vllm", "sglang") else prompt
+        scores = _scores(job, q_tokens=q_tokens, kv_tokens=kv_tokens)
+        attn_peak += scores * sb.infer
+        mlp_peak += scores * sb.kept_infer
+        masks = causal_mask_bytes(job, cb) + baichuan_mask_bytes(job, cb)
+    if all_prompt_logits(job):
         # 16-bit logits for every position, upcast to fp32 while the 16-bit copy is alive
-        return max(mlp_peak, attn_peak, tokens * m.vocab / tp * (cb + 4))
-    return max(mlp_peak, attn_peak) + job.batch * m.vocab * 4
+        logits = tokens * m.vocab / tp * (cb + 4)
+        peak = max(mlp_peak, attn_peak, logits) + masks
+    else:
+        logits = job.batch * m.vocab * 4.0
+        peak = max(mlp_peak, attn_peak) + logits + masks
+    return {"tokens": float(tokens), "mlp": mlp_peak, "attention": attn_peak, "logits": logits,
+            "masks": masks, "peak": peak}
+
+
+def inference_activation_bytes(job: Job, tokens: int | None = None) -> float:
+    """Peak transient bytes of one forward pass over ``tokens`` prompt tokens (prefill)."""
+    return prefill_working_set(job, tokens)["peak"]
 
 
 def vllm_profile_bytes(job: Job) -> float:

@@ -17,6 +17,18 @@ from typing import Any
 
 _OVERRIDES: dict[str, float] = {}
 
+SINGLE_SOURCE: dict[str, str] = {
+    "HOST_BASE_BYTES": "no framework file states it; one rule of thumb for a torch+CUDA process",
+    "CUDA_CONTEXT_BYTES": "one measurement per stack (transformers docs model_memory_anatomy.md)",
+    "NCCL_BYTES": "order of magnitude from NCCL buffer sizes, not measured here",
+    "NON_TORCH_TP1": "vllm-issue-logs calibration rows only",
+    "NON_TORCH_TP": "one vLLM TP=2 log (vllm-issue-logs)",
+    "CUDA_GRAPHS": "vLLM capture_model log lines, one source",
+    "NVME_STAGING_BYTES": "DeepSpeed config-json defaults only, no measurement",
+}
+"""Constants that only a single source supports; ``estimate`` lists those a job uses in its
+assumptions (``single_source_constant``)."""
+
 
 @cache
 def fitted() -> dict[str, Any]:

@@ -10,10 +10,12 @@ from typing import Any, get_args
 
 from pydantic import ValidationError
 
-from .activations import inference_activation_bytes
+from .activations import LOGITS_TO_KEEP_VERSION, all_prompt_logits, prefill_working_set
 from .assumptions import Assumption, assumption, texts, unique
+from .attention import alibi_kind, attention_path, check_attention, model_fixed_path
+from .constants import SINGLE_SOURCE
 from .errors import EstimatorError, InvalidRequestError
-from .frameworks import alibi_source, check_switches, eager_only_source, loss_path
+from .frameworks import check_switches, loss_path
 from .kv import job_kv_cache_bytes
 from .overhead import allocator_slack_bytes, overhead_bytes
 from .params import param_split
@@ -33,7 +35,10 @@ from .training import (
 from .weights import gptq_bits_per_weight, kbit_prepared, weights_bytes_per_gpu
 
 HOST_BASE_BYTES = 2 * GIB
+"""Host RAM of the Python process with torch/CUDA loaded before any offload. Not from framework
+code; single-source constant (marked ``single_source_constant`` in the assumptions)."""
 LLAMA_CPP_UBATCH = 512
+"""llama.cpp physical micro-batch: common/common.h ``n_ubatch = 512`` (b2424+, March 2024)."""
 
 
 def make_request(req: EstimateRequest | None = None, **fields: Any) -> EstimateRequest:
@@ -80,10 +85,19 @@ def prefill_tokens(job: Job) -> int:
     return job.batch * prompt
 
 
-def _inference_activations(job: Job) -> float:
-    if job.engine in ("llama.cpp", "vllm", "sglang"):
-        return inference_activation_bytes(job, tokens=prefill_tokens(job))
-    return inference_activation_bytes(job)
+def _prefill(job: Job) -> dict[str, float]:
+    """The engine's prefill working set (one forward over ``prefill_tokens``)."""
+    return prefill_working_set(job, tokens=prefill_tokens(job))
+
+
+def prefill_engine(job: Job) -> str:
+    """The engine and version whose prefill the estimate follows."""
+    if job.engine == "hf":
+        keep = "all prompt logits" if all_prompt_logits(job) else "last-position logits"
+        return f"transformers {job.req.transformers_version}, {attention_path(job)}, {keep}"
+    if job.engine in ("vllm", "sglang"):
+        return f"{job.engine} chunked prefill (max_num_batched_tokens {job.req.max_num_batched_tokens})"
+    return f"{job.engine} ubatch {LLAMA_CPP_UBATCH}, {'flash' if attention_path(job) == 'flash' else 'no -fa'}"
 
 
 def _training_notes(job: Job, phases: dict[str, float], peak: str | None) -> list[Assumption]:
@@ -123,12 +137,16 @@ def _notes(job: Job, phases: dict[str, float], peak: str | None) -> list[Assumpt
     """Assumptions the formulas add to the request's defaults."""
     out = _training_notes(job, phases, peak) if job.training else []
     m = job.model
-    if eager_only_source(job) and job.req.flash_attn:
-        out.append(assumption("remote_eager", model=m.name))
-    if (not job.req.flash_attn or eager_only_source(job)) and job.workload != "serve":
+    path = attention_path(job)
+    if model_fixed_path(job):
+        out.append(assumption("remote_eager" if path == "eager" else "model_attention",
+                              model=m.name, path=path))
+    if path == "eager" and job.workload != "serve":
         out.append(assumption("eager_attention", heads=m.heads))
-    if alibi_source(job) and job.training:
+    if alibi_kind(job) == "baichuan-mask":
         out.append(assumption("alibi_bias", model=m.name))
+    elif alibi_kind(job) == "slopes":
+        out.append(assumption("alibi_slopes", model=m.name))
     if job.quant.startswith("gptq"):
         group = job.req.gptq_group_size
         out.append(assumption(
@@ -142,9 +160,29 @@ def _notes(job: Job, phases: dict[str, float], peak: str | None) -> list[Assumpt
             out.append(assumption("prefill_chunked", engine=job.engine, tokens=tokens))
         elif job.engine == "hf":
             out.append(assumption("prefill_whole", engine="transformers", tokens=tokens))
+            if all_prompt_logits(job) and not job.req.all_logits:
+                out.append(assumption("prefill_all_logits", version=job.req.transformers_version,
+                                      since=".".join(map(str, LOGITS_TO_KEEP_VERSION))))
     if job.req.pipeline_parallel > 1 and m.tied_embeddings:
         out.append(assumption("tied_pipeline"))
+    out += _single_source_notes(job)
     return out
+
+
+def _single_source_notes(job: Job) -> list[Assumption]:
+    """The single-source constants (``constants.SINGLE_SOURCE``) this job's estimate uses."""
+    from . import overhead, serving, training
+
+    used: list[tuple[str, float]] = []
+    if job.workload == "serve":
+        name = "NON_TORCH_TP" if job.req.num_gpus > 1 else "NON_TORCH_TP1"
+        used += [(name, float(getattr(serving, name))), ("CUDA_GRAPHS", serving.CUDA_GRAPHS)]
+    elif job.req.num_gpus > 1:
+        used.append(("NCCL_BYTES", float(overhead.NCCL_BYTES)))
+    if job.req.offload_device == "nvme" and job.req.offload != "none":
+        used.append(("NVME_STAGING_BYTES", float(training.NVME_STAGING_BYTES)))
+    return [assumption("single_source_constant", name=name, value=value / GIB,
+                       source=SINGLE_SOURCE[name]) for name, value in used]
 
 
 PHASE_ZH = {"load": "加载", "forward": "前向", "loss": "损失计算", "backward": "反向传播",
@@ -153,11 +191,13 @@ PHASE_ZH = {"load": "加载", "forward": "前向", "loss": "损失计算", "back
 
 def compute(job: Job) -> Estimate:
     """The estimate for a resolved job, without suggestions."""
+    check_attention(job)
     weights = _weights(job)
     settings = {
         "workload": job.workload, "engine": job.engine, "weight_dtype": job.weight_dtype,
         "quant": job.quant, "kv_cache_dtype": job.kv_dtype, "seq_len": job.seq_len,
         "batch_size": job.batch, "grad_ckpt": job.req.grad_ckpt, "flash_attn": job.req.flash_attn,
+        "attention": attention_path(job),
         "optimizer": job.req.optimizer if job.training else None,
         "master_weights": job.master_weights if job.workload == "full" else None,
         "lora_r": job.req.lora_r if job.lora_modules else None,
@@ -168,6 +208,7 @@ def compute(job: Job) -> Estimate:
     capacity = job.gpu.usable_bytes
     serving = None
     phases: dict[str, float] = {}
+    prefill: dict[str, float] = {}
     peak_name: str | None = None
     logit_bytes: float | None = None
     if job.workload == "serve":
@@ -207,7 +248,8 @@ def compute(job: Job) -> Estimate:
         settings["grad_accum"] = job.req.grad_accum
     else:
         kv = job_kv_cache_bytes(job)
-        act = _inference_activations(job)
+        working = _prefill(job)
+        act = working["peak"]
         peak = weights + kv + act
         overhead = overhead_bytes(job, peak)
         reserved = peak + allocator_slack_bytes(job, peak)
@@ -217,6 +259,7 @@ def compute(job: Job) -> Estimate:
         fits = total <= capacity
         headroom = capacity - total
         settings["prefill_tokens"] = prefill_tokens(job)
+        prefill = {k: (v if k == "tokens" else gib(v)) for k, v in working.items()}
     split_total = param_split(job.model).total
     items = unique([*job.assumptions, *_notes(job, phases, peak_name)])
     return Estimate(
@@ -229,6 +272,7 @@ def compute(job: Job) -> Estimate:
         host_ram_gib=gib(HOST_BASE_BYTES + offloaded_host_bytes(job)), serving=serving,
         assumptions=texts(items), assumption_items=items, settings=settings,
         phases=phases, peak_phase=peak_name, bytes_per_logit=logit_bytes,
+        prefill=prefill, prefill_engine=prefill_engine(job) if prefill else None,
     )
 
 

@@ -1,5 +1,5 @@
 """Framework code paths (``data/frameworks.toml``): loss/logits bytes, optimizer-step kernels,
-ALiBi and eager-only models, and which switches each engine supports.
+and which switches each engine supports (attention paths and ALiBi models: ``attention.py``).
 
 Every value in the data file names the framework file and version it was read from.
 """
@@ -74,21 +74,6 @@ def autocast(job: Job) -> bool:
     return job.engine == "hf" and job.req.zero_stage == 0
 
 
-def alibi_source(job: Job) -> str:
-    """Why the model materializes an ALiBi bias ('' when it does not)."""
-    return str(framework_data()["alibi_models"].get(job.model.id, ""))
-
-
-def eager_only_source(job: Job) -> str:
-    """Why the model's code runs eager attention whatever the flash flag says ('' otherwise)."""
-    return str(framework_data()["eager_only_models"].get(job.model.id, ""))
-
-
-def eager_attention(job: Job) -> bool:
-    """True when attention materializes heads x seq^2 scores."""
-    return not job.req.flash_attn or bool(eager_only_source(job))
-
-
 def optimizer_impl(job: Job) -> tuple[str, str]:
     """(implementation, source) of the optimizer step: 'foreach', 'fused' or 'per-tensor'.
 
@@ -121,5 +106,10 @@ def check_switches(job: Job) -> None:
     if job.req.activation_offload and not job.req.grad_ckpt:
         raise InvalidRequestError(
             "activation_offload", True, "torchtune offloads checkpointed activations: needs grad_ckpt=True")
+    if job.req.tensor_parallel > 1 and job.engine not in framework_data()["tp_placement"]:
+        raise InvalidRequestError(
+            "tensor_parallel", job.req.tensor_parallel,
+            f"{job.engine} fine-tunes without tensor parallelism (FSDP / data parallel); "
+            f"tensor parallel training is modelled for {', '.join(k for k in framework_data()['tp_placement'] if k in ('hf', 'deepspeed', 'torchtune'))}")
     if job.req.optimizer_impl == "fused" and job.req.optimizer in ("sgd",):
         raise InvalidRequestError("optimizer_impl", "fused", "fused steps exist for adamw and sgd-momentum")

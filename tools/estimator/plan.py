@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -24,7 +25,11 @@ from .resolve import resolve, resolve_model
 from .result import Estimate
 
 Goal = Literal["fine-tune", "pre-train", "serve", "inference"]
-Objective = Literal["fewest_gpus", "cheapest", "fastest", "quality"]
+Objective = Literal["fewest_gpus", "cheapest", "fastest", "quality", "smallest_gpu"]
+# GPUs people buy for a desktop (the planner's set for "what GPU should I get?"), smallest first;
+# memory and bandwidth from gpus.toml.
+DESKTOP_GPUS = ("RTX 3060 12GB", "RTX 4060 Ti 16GB", "RTX 4070 Ti Super", "RTX 3090", "RTX 4090",
+                "RTX 5090")
 DEFAULT_GPUS = ("H100", "H200", "A100 80GB", "A100 40GB", "L40S", "RTX A6000", "A10", "L4",
                 "RTX 4090", "T4")
 GPU_COUNTS = (1, 2, 4, 8, 16, 32, 64)
@@ -142,6 +147,8 @@ def _rank_key(objective: str, o: PlanOption) -> tuple[float, ...]:
         return (-speed_v, cost_v, o.num_gpus)
     if objective == "quality":
         return (-o.quality, o.num_gpus, cost_v)
+    if objective == "smallest_gpu":  # the least memory that does the job, then the best method
+        return (o.num_gpus * o.capacity_gib, -o.quality, cost_v)
     return (o.num_gpus, -o.quality, cost_v, -o.headroom_gib)
 
 
@@ -257,12 +264,17 @@ def plan(model: str, goal: Goal = "fine-tune", gpus: tuple[str, ...] | list[str]
          budget_usd_per_hour: float | None = None, seq_len: int | None = None,
          batch_size: int = 1, users: int = 1, dataset_tokens: float | None = None,
          epochs: float = 1.0, price: dict[str, float] | None = None, margin: float = 0.05,
-         top: int = 5) -> Plan:
-    """Plan how to run ``model`` for ``goal``; see the module docstring."""
+         top: int = 5, methods: Sequence[str] | None = None, quant: str | None = None) -> Plan:
+    """Plan how to run ``model`` for ``goal``; see the module docstring.
+
+    ``methods`` keeps only those fine-tuning methods, ``quant`` only that serving/inference weight
+    format; both filter before the top options are chosen, so the top are the best of what was
+    asked for (and the assumptions shown are those of the first of them)."""
     if goal not in ("fine-tune", "pre-train", "serve", "inference"):
         raise InvalidRequestError("goal", goal, "accepted: fine-tune, pre-train, serve, inference")
-    if objective not in ("fewest_gpus", "cheapest", "fastest", "quality"):
-        raise InvalidRequestError("objective", objective, "accepted: fewest_gpus, cheapest, fastest, quality")
+    if objective not in ("fewest_gpus", "cheapest", "fastest", "quality", "smallest_gpu"):
+        raise InvalidRequestError("objective", objective,
+                                  "accepted: fewest_gpus, cheapest, fastest, quality, smallest_gpu")
     _check_inputs(max_gpus=max_gpus, budget=budget_usd_per_hour, seq_len=seq_len,
                   batch_size=batch_size, users=users, dataset_tokens=dataset_tokens,
                   epochs=epochs, price=price or {}, margin=margin, top=top)
@@ -273,7 +285,7 @@ def plan(model: str, goal: Goal = "fine-tune", gpus: tuple[str, ...] | list[str]
                      budget=budget_usd_per_hour, seq_len=seq_len,
                      batch=users if goal == "serve" else batch_size, dataset_tokens=dataset_tokens,
                      epochs=epochs, price=price or {})
-    fewest = objective == "fewest_gpus"
+    fewest = objective in ("fewest_gpus", "smallest_gpu")
     for gname in list(gpus or DEFAULT_GPUS):
         done: set[str] = set()  # methods already placed on fewer GPUs of this type
         for n in [c for c in GPU_COUNTS if c <= max_gpus]:
@@ -285,7 +297,10 @@ def plan(model: str, goal: Goal = "fine-tune", gpus: tuple[str, ...] | list[str]
                 search.consider(label, fields, gname, n)
             gid = _gpu_id(gname)
             done |= {_key(o.request) for o in search.options if o.gpu_id == gid and o.num_gpus == n}
-    ranked = sorted(search.options, key=lambda o: _rank_key(objective, o))
+    wanted = [o for o in search.options if (not methods or o.method in methods) and (
+        quant is None or o.method not in ("serve", "inference")
+        or str(o.request.get("quant") or "none") == quant)]
+    ranked = sorted(wanted, key=lambda o: _rank_key(objective, o))
     options = [o.model_copy(update={"recipe": recipe_for(o)}) for o in _diverse(ranked, top)]
     dropped = [Dropped(reason=r, count=c, example=search.examples[r])
                for r, c in search.dropped.most_common()]

@@ -41,6 +41,11 @@ def _numeric(cell: str) -> bool:
     return bool(cell) and (cell[0].isdigit() or cell[0] in "$-~")
 
 
+def _peak_term(w: dict[str, float]) -> str:
+    """The prefill term that sets the peak (mlp, attention or logits)."""
+    return max(("mlp", "attention", "logits"), key=lambda k: w[k])
+
+
 def verdict_line(est: Estimate) -> str:
     """One sentence: fits or not, by how much."""
     where = f"{est.num_gpus}x {est.gpu}" if est.num_gpus > 1 else f"one {est.gpu}"
@@ -70,6 +75,12 @@ def estimate_text(est: Estimate) -> str:
                   f"bytes per logit: {est.bytes_per_logit:g})"]
         lines += _table([(name + (" <- peak" if name == est.peak_phase else ""), fmt_gib(v))
                          for name, v in est.phases.items()], ("phase", "allocated"))
+    if est.prefill:
+        w = est.prefill
+        lines += ["", f"prefill working set ({est.prefill_engine}; {int(w['tokens'])} tokens per forward)"]
+        lines += _table([(name + (" <- peak term" if name == _peak_term(w) else ""), fmt_gib(w[name]))
+                         for name in ("mlp", "attention", "logits", "masks", "peak")
+                         if w[name] > 0 or name == "peak"], ("term", "allocated"))
     if est.serving:
         s = est.serving
         lines += ["", "serving pool (vLLM-style)"]

@@ -24,6 +24,7 @@ Engine = Literal["hf", "deepspeed", "vllm", "sglang", "llama.cpp", "torchtune", 
 DType = Literal["auto", "fp32", "bf16", "fp16", "fp8"]
 Loss = Literal["auto", "standard", "chunked", "fused-linear"]
 OptimizerImpl = Literal["auto", "foreach", "fused", "per-tensor"]
+Attention = Literal["auto", "eager", "sdpa", "flash"]
 
 WORKLOADS: tuple[str, ...] = ("inference", "serve", "full", "lora", "qlora")
 TRAINING: frozenset[str] = frozenset({"full", "lora", "qlora"})
@@ -46,6 +47,10 @@ _ALIASES = {
     "loss": {"full": "standard", "ce": "standard", "chunked-ce": "chunked", "liger": "fused-linear",
              "fused": "fused-linear", "linear-ce": "fused-linear"},
     "optimizer_impl": {"multi-tensor": "foreach", "for-loop": "per-tensor", "single-tensor": "per-tensor"},
+    "attention": {"flash-attention-2": "flash", "flash-attention": "flash", "flash-attn": "flash",
+                  "fa2": "flash", "fa": "flash", "flash-attention-3": "flash", "fa3": "flash",
+                  "scaled-dot-product": "sdpa", "torch-sdpa": "sdpa", "manual": "eager",
+                  "naive": "eager"},
     "engine": {"transformers": "hf", "huggingface": "hf", "ds": "deepspeed", "llamacpp": "llama.cpp", "llama-cpp": "llama.cpp"},
 }
 
@@ -87,9 +92,20 @@ class EstimateRequest(BaseModel):
     new_tokens: int = Field(default=0, ge=0, description="inference: generated tokens within seq_len")
     grad_ckpt: bool = Field(default=True, description="activation (gradient) checkpointing")
     flash_attn: bool = Field(default=True, description="fused attention (FlashAttention/SDPA)")
+    attention: Attention = Field(
+        default="auto",
+        description="attention path: auto (the engine's default; eager when flash_attn=False), "
+        "eager (materialized scores), sdpa (torch scaled_dot_product_attention), flash "
+        "(FlashAttention-2/3 or the engine's paged kernels)",
+    )
     all_logits: bool = Field(
         default=False,
         description="inference: logits for every prompt position (transformers < 4.45, remote code)",
+    )
+    transformers_version: str = Field(
+        default="4.48",
+        description="engine=hf inference: before 4.45 generate computed logits for every prompt "
+        "position (no logits_to_keep)",
     )
     grad_accum: int = Field(
         default=1, description="gradient accumulation steps: >1 keeps gradients alive during forward"
@@ -141,7 +157,7 @@ class EstimateRequest(BaseModel):
 
     @field_validator(
         "workload", "quant", "optimizer", "weight_dtype", "offload", "engine", "kv_cache_dtype",
-        "loss", "optimizer_impl", mode="before",
+        "loss", "optimizer_impl", "attention", mode="before",
     )
     @classmethod
     def _normalise(cls, value: object, info: object) -> object:

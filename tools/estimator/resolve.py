@@ -16,6 +16,8 @@ from .synthetic import model_from_config, parse_size, synthetic_model
 
 WORKLOADS_ORDER = ("full", "lora", "qlora", "inference", "serve")
 DTYPE_BYTES = {"fp32": 4, "bf16": 2, "fp16": 2, "fp8": 1}
+"""Bytes per element: ``torch.empty((), dtype=d).element_size()`` for float32, bfloat16,
+float16 and float8_e4m3fn (torch 2.1+)."""
 LORA_TARGET_SETS = {
     "all-linear": ("q", "k", "v", "o", "gate", "up", "down"),
     "all": ("q", "k", "v", "o", "gate", "up", "down"),
@@ -166,6 +168,9 @@ def _check_ranges(req: EstimateRequest) -> None:
     if req.gptq_group_size not in (-1, 32, 64, 128, 256, 1024):
         raise InvalidRequestError("gptq_group_size", req.gptq_group_size,
                                   "accepted: 32, 64, 128, 256, 1024 or -1 (per output channel)")
+    if not _version_ok(req.transformers_version):
+        raise InvalidRequestError("transformers_version", req.transformers_version,
+                                  "a version such as 4.44 or 4.48.2")
     if not _version_ok(req.bnb_version):
         raise InvalidRequestError("bnb_version", req.bnb_version, "a version such as 0.41.1 or 0.45")
     if req.zero_bucket_size is not None and req.zero_bucket_size < 1:

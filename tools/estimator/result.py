@@ -42,6 +42,8 @@ class ServingCapacity(BaseModel):
     max_tokens: int = Field(description="KV-cache tokens that fit, all sequences together")
     max_model_len: int = Field(description="longest single sequence that fits")
     max_concurrent_seqs: int = Field(description="sequences of seq_len that fit at once")
+    seq_len: int = Field(default=0, description="tokens per sequence the capacity is counted for")
+    seq_kv_gib: float = Field(default=0.0, description="KV cache of one sequence of seq_len, per GPU")
     cuda_graphs_gib: float
 
 
@@ -85,5 +87,10 @@ class Estimate(BaseModel):
     peak_phase: str | None = Field(default=None, description="the phase that sets the peak")
     bytes_per_logit: float | None = Field(
         default=None, description="training: bytes per logit element at the loss/backward peak")
+    prefill: dict[str, float] = Field(
+        default={}, description="inference: the prefill working set beyond weights and KV cache "
+        "(GiB by term: mlp, attention, logits, masks, peak; 'tokens' is a count)")
+    prefill_engine: str | None = Field(
+        default=None, description="inference: the engine and version the prefill model follows")
     suggestions: list[Suggestion] = []
     settings: dict[str, object] = {}

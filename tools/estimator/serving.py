@@ -15,9 +15,19 @@ from .resolve import DTYPE_BYTES, Job
 from .result import GIB, ServingCapacity, gib
 
 BLOCK_TOKENS = 16
+"""vLLM default KV block size: vllm/config.py CacheConfig block_size = 16 (v0.4-0.8)."""
 NON_TORCH_TP1 = 0.75 * GIB
+"""vLLM non-torch memory on one GPU (CUDA context, cuBLAS workspace) as reported by
+``determine_available_memory`` logs (vllm/worker/worker.py v0.6 'non_torch_memory'); from the
+vllm-issue-logs calibration rows only: single-source."""
 NON_TORCH_TP = 1.5 * GIB
+"""The same with tensor parallelism: NCCL and custom all-reduce buffers
+(vllm/distributed/device_communicators/custom_all_reduce.py, 8 MiB x world buffers + IPC
+handles) on top; one TP=2 log in vllm-issue-logs: single-source."""
 CUDA_GRAPHS = 1.0 * GIB
+"""CUDA graph capture pool outside the gpu_memory_utilization budget (vllm/worker/
+model_runner.py capture_model, v0.4-0.6: 'Graph capturing finished ... took X GiB', typically
+0.5-1.5 GiB); single-source."""
 
 
 def seq_kv_bytes(job: Job, tokens: int) -> int:
@@ -67,5 +77,7 @@ def serving_capacity(job: Job, weights: float) -> ServingCapacity:
         max_tokens=int(pool // per_token_all) // BLOCK_TOKENS * BLOCK_TOKENS if per_token_all else 0,
         max_model_len=_max_len(job, pool),
         max_concurrent_seqs=int(pool // per_seq) if per_seq else 0,
+        seq_len=job.seq_len,
+        seq_kv_gib=gib(per_seq),
         cuda_graphs_gib=gib(CUDA_GRAPHS),
     )

@@ -55,6 +55,9 @@ class ModelSpec(BaseModel):
     # local attention: every layer not in the global set uses a window of this many tokens
     sliding_window: int = 0
     global_layer_every: int = 0
+    # attention-probability dropout in training (config attention_dropout / attn_pdrop); 0 for
+    # every catalog model's released config
+    attention_dropout: float = Field(default=0.0, ge=0.0, lt=1.0)
     # vision tower or other parameters outside the decoder stack (billions), loaded but not in KV
     extra_params_b: float = 0.0
     synthetic: bool = False

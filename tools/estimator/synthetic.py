@@ -132,6 +132,8 @@ def model_from_config(path: str) -> ModelSpec:
         native_dtype={"bfloat16": "bf16", "float16": "fp16", "float32": "fp32"}.get(
             str(_get(cfg, "torch_dtype", "dtype", default="bfloat16")), "bf16"
         ),
+        attention_dropout=float(_get(cfg, "attention_dropout", "attn_pdrop", "attn_dropout_prob",
+                                     default=0.0) or 0.0),
         source=f"local file {p}",
     )
     if experts:

@@ -22,10 +22,14 @@ from .params import param_split
 from .resolve import Job
 from .weights import deepspeed_casts_module, precision_mode, weights_bytes_per_gpu
 
-OPTIMIZER_STATE_BYTES = {
+OPTIMIZER_STATE_BYTES: dict[str, float] = {
     "adamw": 8.0, "paged-adamw": 8.0, "adamw-8bit": 2.0, "paged-adamw-8bit": 2.0,
     "sgd": 0.0, "sgd-momentum": 4.0,
 }
+"""Optimizer state bytes per trainable fp32 parameter: torch/optim/adamw.py (torch 2.x)
+``exp_avg`` and ``exp_avg_sq`` (4 + 4); bitsandbytes/optim/optimizer.py Optimizer8bit (0.41-0.45)
+``state1``/``state2`` uint8 with blockwise absmax (1 + 1, block scales negligible); SGD
+momentum_buffer (4)."""
 
 
 def lora_module_shapes(job: Job) -> dict[str, tuple[int, int]]:
@@ -87,7 +91,9 @@ def _shard(job: Job) -> int:
     return job.req.tensor_parallel * job.req.pipeline_parallel
 
 
-DS_SUB_GROUP = 1e9  # DeepSpeed zero_optimization.sub_group_size default
+DS_SUB_GROUP = 1e9
+"""DeepSpeed ``zero_optimization.sub_group_size`` default, 1e9 elements
+(deepspeed/runtime/zero/config.py ZERO_OPTIMIZATION sub_group_size, v0.10-0.16)."""
 
 
 def gradients_bytes(job: Job) -> float:
@@ -182,6 +188,9 @@ def _offloaded_state_bytes(job: Job) -> float:
 
 
 NVME_STAGING_BYTES = 4 * 1024**3
+"""Pinned host buffers of ZeRO-Infinity NVMe offload: offload_param buffer_count 5 x
+buffer_size 1e8 (16-bit) + offload_optimizer buffer_count 4 x the swapped sub-group, rounded up
+(DeepSpeed docs config-json 'offload_param' / 'offload_optimizer', v0.10-0.16); single-source."""
 
 
 def offloaded_host_bytes(job: Job) -> float:
@@ -225,13 +234,30 @@ def zero_buffer_bytes(job: Job) -> float:
 def zero3_weight_bytes(job: Job) -> float:
     """Resident weights per GPU under ZeRO-3 / FSDP full-shard (or parameter offload).
 
-    Each GPU keeps 1/dp of the parameters plus the layers gathered for compute: the current and
-    the prefetched layer (two layers' 16-bit parameters).
+    Each GPU keeps 1/dp of the parameters (none with parameter offload: the shards live on the
+    host) plus the units gathered for compute: the one being computed and the one prefetched
+    (FSDP backward_prefetch / ZeRO-3 prefetch). A unit is a decoder layer, or for torchtune the
+    embedding / output when they are sharded as units of their own (then the largest pair is the
+    output unit with the last layer); litgpt's FSDP root unit
+    (embedding, final norm, lm_head) stays unsharded from forward to backward
+    (``data/frameworks.toml`` [fsdp_units]).
     """
+    from .frameworks import framework_data
+
     full = weights_bytes_per_gpu(job)
     m = job.model
-    layer = full / max(1, m.layers)
-    live = 2 * layer
+    split = param_split(m)
+    per = full / max(1, split.total)
+    layer = (split.linear + split.norms) / max(1, m.layers) * per
+    ends = (split.embedding + split.lm_head) * per
+    units = framework_data()["fsdp_units"].get(job.engine, {})
+    if job.engine == "torchtune":
+        # the gathered pair at its largest: two layers, or the output unit with the last layer
+        live = max(2 * layer, layer + m.vocab * m.hidden * per)
+    else:
+        live = 2 * layer
+    if units.get("root_resident"):
+        live += ends
     if job.req.offload == "optimizer+params":
         return live
     return full / job.shard + live

@@ -3,7 +3,8 @@
 Formula (bytes):
   linear layers   x  bits_per_weight(format) / 8       (all 16/32-bit when not quantized)
   embeddings, lm_head, norms, extra (vision)  x  dtype bytes  (GGUF "all": every tensor quantized)
-Tensor parallel splits linear layers, embeddings and lm_head (vocab-parallel) by ``tp``;
+Tensor parallel splits linear layers and the lm_head (vocab-parallel) by ``tp``, and the
+embeddings where the engine does (``tp_placement``);
 pipeline parallel gives each stage ``1/pp`` of the layers plus the embedding (first stage) or the
 lm_head (last stage): the estimate reports the heavier stage. ZeRO-3 / FSDP full-shard divide by
 the data-parallel degree and add the layers gathered for compute (see ``training.py``).
@@ -113,7 +114,9 @@ def head_quantized(job: Job) -> bool:
 
 
 GPTQ_SCALE_BITS = 16
+"""AutoGPTQ ``scales``: fp16 per group and output column (qlinear_cuda_old.py v0.7)."""
 GPTQ_GIDX_BITS = 32
+"""AutoGPTQ ``g_idx``: int32 per input channel (qlinear_cuda_old.py v0.7)."""
 
 
 def gptq_bits_per_weight(job: Job) -> float:
@@ -133,8 +136,22 @@ def gptq_bits_per_weight(job: Job) -> float:
     return w + (GPTQ_SCALE_BITS + w) / per_group + GPTQ_GIDX_BITS / job.model.hidden
 
 
+def tp_placement(job: Job) -> dict[str, str]:
+    """Where the embedding, the lm_head and the logits live under tensor parallelism for this
+    engine (``data/frameworks.toml`` [tp_placement]: 'split' by vocab or 'replicated')."""
+    from .frameworks import framework_data  # frameworks imports resolve only; no cycle at call time
+
+    table = framework_data()["tp_placement"]
+    entry = table.get(job.engine, table["hf"])
+    return {k: str(v) for k, v in entry.items()}
+
+
 def weights_bytes_per_gpu(job: Job) -> float:
     """Resident weight bytes on the most loaded GPU, after tensor and pipeline parallelism.
+
+    Under tensor parallelism the lm_head is split by vocabulary in every engine; the embedding is
+    split (vLLM, SGLang, torchtune) or replicated (transformers tp_plan, DeepSpeed AutoTP), see
+    ``tp_placement``.
 
     ZeRO-3 sharding is applied in ``training.zero3_weight_bytes`` on top of this.
     """
@@ -155,5 +172,7 @@ def weights_bytes_per_gpu(job: Job) -> float:
         # Megatron-style pipelines keep a copy of tied word embeddings on the last stage for the
         # head (megatron/core/models/common/language_module: setup_embeddings_and_output_layer)
         head = emb
+    emb_div = tp if tp_placement(job)["embedding"] == "split" else 1
+    emb, head = emb / emb_div, head / tp
     ends = (emb + head) if pp == 1 else max(emb, head)
-    return body / (tp * pp) + ends / tp
+    return body / (tp * pp) + ends

@@ -92,11 +92,13 @@ def answer_chart(answer: Answer) -> str:
 
 
 def with_chart(markdown: str, chart: str) -> str:
-    """The chart right after the answer's first paragraph (the verdict), before the details."""
+    """The chart right after the verdict paragraph (after the understood line, when the answer
+    starts with one: an italic ``_Understood: ..._`` / ``_理解为：..._`` line), before the details."""
     if not chart:
         return markdown
-    head, sep, rest = markdown.partition("\n\n")
-    return f"{head}\n\n{chart}\n\n{rest}" if sep else f"{head}\n\n{chart}"
+    parts = markdown.split("\n\n")
+    at = 2 if len(parts) > 1 and parts[0].startswith("_") and parts[0].rstrip().endswith("_") else 1
+    return "\n\n".join([*parts[:at], chart, *parts[at:]])
 
 
 def answer_markdown(answer: Answer) -> str:

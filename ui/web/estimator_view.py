@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 FIT_HEADERS = ["workload", "fits", "per GPU (GiB)", "usable (GiB)", "max batch", "max seq"]
 PLAN_HEADERS = ["#", "option", "GiB per GPU / usable", "tokens/s", "cost", "why"]
 GOALS = ("auto", "fine-tune", "pre-train", "serve", "inference")
-OBJECTIVES = ("fewest_gpus", "cheapest", "fastest", "quality")
+OBJECTIVES = ("fewest_gpus", "cheapest", "fastest", "quality", "smallest_gpu")
 _GOAL_OF = {"full": "fine-tune", "lora": "fine-tune", "qlora": "fine-tune", "serve": "serve",
             "inference": "inference"}
 
