@@ -134,8 +134,15 @@ def merge(prev: Ask | None, new: Ask) -> Ask:
     fresh = new.has_model and new.has_gpu and not new.followup
     if fresh:
         return new
+    if new.gpu_local and new.gpu is None and new.gpu_memory_gb is None and prev.has_gpu and \
+            not new.has_model:
+        # "flash-attn is disabled on this box" after a named GPU: the box already discussed
+        new = new.model_copy(update={"gpu_local": False})
     update = _essentials(prev, new)
-    followup = new.followup or new.intent is None or bool(prev.missing())
+    # a message that names neither a model nor a method continues the previous subject
+    # ("would a 4060 ti 16gb do?" after "QLoRA Gemma 2 9B, what's the smallest GPU?")
+    followup = new.followup or new.intent is None or bool(prev.missing()) or (
+        not new.has_model and not new.workloads and not new.unresolved_model)
     if followup:
         _follow_settings(prev, new, update)
     return new.model_copy(update=update)
@@ -164,7 +171,7 @@ def _essentials(prev: Ask, new: Ask) -> dict[str, object]:
     if new.intent is None:
         update["intent"] = prev.intent
         update["target"] = prev.target
-    if not new.has_model:
+    if not new.has_model and not new.unresolved_model:  # a new name we do not know is asked about
         update.update(model=prev.model, model_name=prev.model_name, family=new.family or prev.family)
     if not new.has_gpu and not new.unresolved_gpu:
         update.update(gpu=prev.gpu, gpu_name=prev.gpu_name, gpu_memory_gb=prev.gpu_memory_gb,

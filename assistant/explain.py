@@ -245,17 +245,34 @@ def concept(ask: Ask, box: Toolbox, kind: str = "concept") -> Answer:
     return _finish(ask, kind, blocks, box, _sources(found, ask.lang), figures, estimates[-1:])
 
 
+_OTHER = {
+    "en": "I answer GPU-memory questions about LLMs: will a model fit for inference, serving, "
+          "full fine-tuning, LoRA or QLoRA, why a job runs out of memory, what a setting saves, "
+          "and which GPUs to use. For example:\n\n- “Can I fine-tune Llama-3.1-8B with LoRA on "
+          "one RTX 4090?”\n- “How many concurrent users can Qwen2.5-7B serve on an A10 at 4k "
+          "context?”",
+    "zh": "我回答大模型的显存问题：推理、部署、全参微调、LoRA、QLoRA 放不放得下，为什么 OOM，某个设置能省多少，"
+          "需要什么显卡。例如：\n\n- “一张 RTX 4090 能 LoRA 微调 Llama-3.1-8B 吗？”\n- “A10 上 4k 上下文"
+          "部署 Qwen2.5-7B 能撑多少并发？”",
+}
+
+
+# four or more neighbouring keys of one QWERTY row ("asdfgh", "qwer", "hjkl"): key mashing
+_KEY_MASH = re.compile("|".join(row[i:i + 4] for row in ("qwertyuiop", "asdfghjkl", "zxcvbnm")
+                                for i in range(len(row) - 3)))
+
+
 def other(ask: Ask) -> Answer:
-    """Greetings, gibberish, off-topic: what Headroom answers, with two example questions."""
-    text = _l(ask.lang,
-              "I answer GPU-memory questions about LLMs: will a model fit for inference, serving, "
-              "full fine-tuning, LoRA or QLoRA, why a job runs out of memory, what a setting saves, "
-              "and which GPUs to use. For example:\n\n- “Can I fine-tune Llama-3.1-8B with LoRA on "
-              "one RTX 4090?”\n- “How many concurrent users can Qwen2.5-7B serve on an A10 at 4k "
-              "context?”",
-              "我回答大模型的显存问题：推理、部署、全参微调、LoRA、QLoRA 放不放得下，为什么 OOM，某个设置能省多少，"
-              "需要什么显卡。例如：\n\n- “一张 RTX 4090 能 LoRA 微调 Llama-3.1-8B 吗？”\n- “A10 上 4k 上下文"
-              "部署 Qwen2.5-7B 能撑多少并发？”")
+    """Greetings, gibberish, off-topic: what Headroom answers, with two example questions; in
+    both languages when the message has no words to tell its language by (emoji, key mashing)."""
+    from .kinds import is_noise
+
+    low = ask.query.lower()
+    if is_noise(low) or not re.search(r"[a-z]{2}|[\u4e00-\u9fff]", low) or _KEY_MASH.search(low):
+        first = "zh" if ask.lang == "zh" else "en"
+        text = _OTHER[first] + "\n\n" + _OTHER["en" if first == "zh" else "zh"]
+    else:
+        text = _OTHER["zh" if ask.lang == "zh" else "en"]
     return Answer(answer=text, lang=ask.lang, kind="other", verdict=None)
 
 
@@ -342,9 +359,26 @@ def why(ask: Ask, box: Toolbox) -> Answer:
     return _finish(ask, "why", blocks, box, _sources(found, lang), figures, estimates)
 
 
+def _quant_variant(ask: Ask) -> tuple[dict[str, Any], dict[str, Any], tuple[str, str]] | None:
+    """Two weight formats named ("Q4_K_M 和 Q8_0 差多少"): the second is the baseline."""
+    if len(ask.quants) < 2:
+        return None
+
+    def fields(q: str) -> dict[str, Any]:
+        return {"weight_dtype": q, "quant": None} if q in ("bf16", "fp16", "fp32") else {"quant": q}
+
+    def name(q: str) -> str:
+        return q.removeprefix("gguf-").upper() if q.startswith("gguf-") else q
+
+    first, second = ask.quants[0], ask.quants[1]
+    return fields(second), fields(first), (name(second), name(first))
+
+
 def _delta_variant(ask: Ask) -> tuple[dict[str, Any], dict[str, Any], tuple[str, str]] | None:
     """(base overrides, variant overrides, labels) for the change a delta question names."""
     low = ask.query.lower()
+    if quants := _quant_variant(ask):
+        return quants
     if ask.optimizer in ("adamw-8bit", "paged-adamw-8bit"):
         return {"optimizer": "adamw"}, {"optimizer": ask.optimizer}, ("AdamW", ask.optimizer)
     if len(set(ask.zero_values)) >= 2:
@@ -360,7 +394,9 @@ def _delta_variant(ask: Ask) -> tuple[dict[str, Any], dict[str, Any], tuple[str,
     if ask.kv_cache_dtype == "fp8":
         return {"kv_cache_dtype": "auto"}, {"kv_cache_dtype": "fp8"}, ("bf16 KV", "fp8 KV")
     if ask.offload in ("optimizer", "optimizer+params"):
-        return {"offload": "none"}, {"offload": ask.offload}, ("no offload", f"offload {ask.offload}")
+        where = _l(ask.lang, f"{ask.offload} offloaded to CPU", "优化器状态卸载到 CPU" if ask.offload ==
+                   "optimizer" else "优化器和参数卸载到 CPU")
+        return {"offload": "none"}, {"offload": ask.offload}, (_l(ask.lang, "no offload", "不卸载"), where)
     if ask.flash_attn is False:
         return {"flash_attn": True}, {"flash_attn": False}, ("FlashAttention", "eager")
     flash = lx.FLASH_ON.search(low)
@@ -506,6 +542,38 @@ def _compare_rows(ask: Ask, target: Ask, base: dict[str, Any],
     return rows
 
 
+def _compare_pools(ask: Ask, box: Toolbox, results: list[tuple[str, Estimate]],
+                   found: list[guide.Concept]) -> Answer:
+    """Serving sides under a pool engine: every side fills the same memory budget, so they are
+    compared on what the KV pool holds (tokens and sequences), not on nvidia-smi's total."""
+    lang = ask.lang
+    rows = [(label, e, e.serving) for label, e in results if e.serving is not None]
+    best = max(rows, key=lambda r: r[2].max_tokens)
+    worst = min(rows, key=lambda r: r[2].max_tokens)
+    seq = best[2].seq_len
+    lines = [_l(lang, f"| | weights (GiB) | KV pool (GiB) | KV tokens | sequences of {seq:,} |",
+                f"| | 权重 (GiB) | KV 池 (GiB) | KV token 数 | {seq:,} token 的序列数 |"),
+             "|---|---:|---:|---:|---:|"]
+    for label, e, s in rows:
+        lines.append(f"| {label} | {e.per_gpu.weights_gib:.2f} | {s.kv_pool_gib:.2f} | "
+                     f"{s.max_tokens:,} | {s.max_concurrent_seqs} |")
+    head = _l(lang, f"**{best[0]} leaves the most room: {best[2].max_tokens:,} KV-cache tokens "
+              f"({best[2].max_concurrent_seqs} sequences of {seq:,})**, against "
+              f"{worst[2].max_tokens:,} ({worst[2].max_concurrent_seqs}) for {worst[0]}. The engine "
+              f"fills the same budget either way ({best[1].total_gib:.2f} GiB per GPU on nvidia-smi); "
+              "smaller weights leave a bigger KV pool.",
+              f"**{best[0]} 留的空间最多：KV 缓存可放 {best[2].max_tokens:,} 个 token（{seq:,} token 的序列 "
+              f"{best[2].max_concurrent_seqs} 条）**，{worst[0]} 为 {worst[2].max_tokens:,}（"
+              f"{worst[2].max_concurrent_seqs} 条）。两种情况引擎都占满同样的预算（nvidia-smi 每卡 "
+              f"{best[1].total_gib:.2f} GiB）；权重越小，KV 池越大。")
+    figures = [Figure(name=f"{label} {k}", gib=v) for label, e, s in rows
+               for k, v in (("weights", e.per_gpu.weights_gib), ("pool", s.kv_pool_gib),
+                            ("total", e.total_gib))]
+    kv = [c for c in guide.concepts() if c.stem == "kv-cache"][:1]
+    return _finish(ask, "compare", [head, "\n".join(lines)], box, _sources(found or kv, lang),
+                   figures, [best[1]], None)
+
+
 def compare(ask: Ask, box: Toolbox) -> Answer:
     """Two (or more) models, GPUs, methods, quantizations or ZeRO stages side by side."""
     from .offline import estimate_args
@@ -524,6 +592,9 @@ def compare(ask: Ask, box: Toolbox) -> Answer:
     results = [(label, e) for label, args in rows if (e := _est(box, args)) is not None]
     if not results:
         return concept(ask, box, kind="compare") if found else other(ask)
+    if all(e.serving is not None for _, e in results) and len({round(e.total_gib, 1) for _, e in
+                                                               results}) == 1:
+        return _compare_pools(ask, box, results, found)
     head = _l(lang, "| | model | GPU | per GPU (GiB) | usable (GiB) | fits |",
               "| | 模型 | 显卡 | 每卡 (GiB) | 可用 (GiB) | 放得下 |")
     lines = [head, "|---|---|---|---:|---:|---|"]

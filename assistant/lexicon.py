@@ -63,7 +63,7 @@ QLORA = _re(r"q-?lora")
 LORA = _re(r"(?<![a-z])lora(?![a-z])")
 TRAIN = _re(r"fine[- ]?tun|finetun|\btrain|\bsft\b|\bdpo\b|微调|训练|调优|精调")
 SERVE = _re(r"\bserv(?:e|ing|er)\b|\bvllm\b|\bsglang\b|\btgi\b|\bdeploy|concurrent|"
-                   r"\busers\b|部署|服务|并发|上线")
+                   r"\busers\b|部署|(?<!个)服务(?!占|在跑|正在|用了|跑着|已经)|并发|上线")
 # what a plan optimizes, and whether it is a desktop purchase
 OBJ_CHEAP = _re(r"\bcheap(?:est|er)?\b|least expensive|lowest cost|\bbudget\b|\baffordabl|最省钱|最便宜|便宜|省钱|预算|性价比")
 OBJ_FAST = _re(r"\bfastest\b|\bquickest\b|最快")
@@ -116,6 +116,8 @@ SEQ = [
         r"输入)\s*(?:长度)?\s*(?:为|是|=|:)?\s*(\d+(?:\.\d+)?)\s*(k)\b"),
     _re(r"(?<![\w.])(\d+(?:\.\d+)?)\s*(k)\s*(?:的)?\s*(?:序列|上下文|长度|context|prompt|tokens?|输入)"),
     _re(r"\b(?:at|with|for|@)\s+(\d+(?:\.\d+)?)\s*(k)\b"),  # "at 32k", "with 8k"
+    _re(r"(?<![\w.$])(\d+(?:\.\d+)?)\s*(k)[- ](?:context |token |tokens? )?(?:users?|requests?|sessions?|"
+        r"people|chats?|conversations?)\b"),  # "how many 8k users": 8k tokens each
     # a follow-up naming only a length: "what about 8k?", "and 16k", "回到 2k", "8k 呢"
     _re(r"^\W*(?:(?:ok|so|and|then)\W+)?(?:what about|how about|and|try|then|at|instead)\s+(\d+(?:\.\d+)?)"
         r"\s*(k)\b(?!\s*(?:users?|people|requests?|concurrent|gpus?|cards?|steps?|samples?))"),
@@ -197,7 +199,7 @@ KIND_COMPARE = _re(r"\bvs\.?\b|\bversus\b|\bcompare[ds]?\b|\bcomparison\b|\bwhic
                    r"needs|saves|takes|would|should)\b|\bwhich (?:is )?(?:better|cheaper|smaller|"
                    r"bigger)|\bdifference between\b|\bor\b.{0,40}\b(?:better|cheaper|more memory|"
                    r"less memory)|对比|比较|哪个更|哪个省|哪个好|分别|相比|区别大吗|有区别吗|差多少")
-KIND_CAPACITY = _re(r"max[-_ ]?model[-_ ]?len|how many (?:concurrent |simultaneous |parallel )?"
+KIND_CAPACITY = _re(r"max[-_ ]?model[-_ ]?len|how many (?:\d+k[- ])?(?:concurrent |simultaneous |parallel )?"
                     r"(?:users|requests|sequences|sessions|people|chats|streams)|longest (?:context|"
                     r"sequence|prompt)|max(?:imum)? (?:context|sequence|batch|seq|concurrency)|"
                     r"largest (?:batch|context)|biggest (?:batch|context)|how (?:long|large|big) (?:a |"
@@ -244,7 +246,11 @@ GPU_LIKE = _re(r"\b(?:rtx|gtx|titan|quadro|tesla|radeon|instinct|gaudi)\s*[a-z]?
                r"(?![\w.-]*b\b)|\b(?:p|v)(?:40|100|4|6000)\b|\bmi\d{3}\w?\b")
 GPU_PICK = _re(r"\bgpu\s*#?\s*(\d)\b|\bcard\s*#?\s*(\d)\b|\bdevice\s*(\d)\b|(\d)\s*号卡|卡\s*(\d)\b")
 GPU_FREE = _re(r"\b(?:the )?(?:free|idle|empty|unused) (?:one|gpu|card)\b|\bone of (?:them|those|these)"
-               r"\b|空闲的|空着的|闲着的|没人用的|那张空")
+               r"\b|空闲|空着的|闲着的|没人用的|那张空|没被占")
+WHEN_FREED = _re(r"跑完|杀掉|杀了|kill|结束(?:以)?后|释放(?:以)?后|空出来|腾出来|停掉|"
+                 r"\bafter (?:it|that|the|gpu|its|their)\b.{0,30}\b(?:finish|done|end|stop|free)|"
+                 r"\bonce\b.{0,40}\b(?:finish|done|ends|killed|stopped|free)|\bwhen\b.{0,30}\bfrees? up")
+GPU_BUSY = _re(r"\s*(?:is |are )?(?:busy|in use|taken|occupied|used by|being used|running|上的活|的活|被|占|在跑|跑着|正在)")
 CORRECTION = _re(r"^\s*(?:no|nope|not|actually|i meant|i mean|sorry|不是|不对|我是说|我的意思是)\b[\s,，]")
 RANK = _re(r"(?:\brank|\blora[ _-]?r|\br)\s*(?:=|of|to|from|:|为|是|从|提到|改成|到)?\s*(\d{1,4})\b")
 VERSUS = _re(r"\bvs\.?\b|\bversus\b|\bcompared (?:to|with)\b|\brelative to\b|\bover\b|相比|相对于|比起|对比")

@@ -344,8 +344,11 @@ def _gpus(text: str, low: str, skip: list[Span]) -> tuple[dict[str, Any], Span |
 
 
 def _pick(low: str) -> str:
-    if m := lx.GPU_PICK.search(low):
-        return next(g for g in m.groups() if g is not None)
+    """The pasted GPU pointed at: "GPU 1", "the free one"; a GPU named as busy ("GPU 1 被同事占着",
+    "gpu 0 is in use") is not the one to use."""
+    for m in lx.GPU_PICK.finditer(low):
+        if not lx.GPU_BUSY.match(low, m.end()):
+            return next(g for g in m.groups() if g is not None)
     return "free" if lx.GPU_FREE.search(low) else ""
 
 
@@ -372,8 +375,8 @@ def _intent(ask: Ask, low: str) -> tuple[str | None, str | None]:
     numeric = bool(lx.NUMBER.search(low)) or target in ("users", "max_batch", "max_seq")
     if ask.has_model and (numeric or (target and not lx.FIT.search(low))):
         return "number", target or "total"
-    if ask.has_model or ask.has_gpu:
-        return "fit", None
+    if ask.has_model or ask.has_gpu or (ask.followup and ask.unresolved_model):
+        return "fit", None  # "换成 Qwen4-72B 呢": a model we do not know, to be asked about
     if ask.followup and ask.mentions():
         return None, None
     if lx.EXPLAIN.search(low):
@@ -427,6 +430,8 @@ def parse(text: str) -> Ask:
     off = negation.off_values(negated)
     settings = {k: v for k, v in _settings(low, masked, off).items() if v is not None}
     fields.update(settings)
+    if fields["num_gpus"] is None and (settings.get("tensor_parallel") or 1) > 1:
+        fields["num_gpus"] = settings["tensor_parallel"]  # "vllm tp=2" runs on two GPUs
     fields["ruled_out"] = off.get("workload_off", [])
     fields["negated"] = negation.evidence(low, negated)
     fields["workloads"] = _workloads(masked, settings.get("quant"), settings.get("weight_dtype"),

@@ -22,6 +22,7 @@ from typing import Any, Literal
 from pydantic import ValidationError
 
 from . import citing, guard, offline
+from . import lexicon as lx
 from .ask import Ask, merge
 from .checked import Checker, Gate, Removal
 from .config import ConfigError, Settings, load_settings
@@ -138,7 +139,12 @@ class Assistant:
             result = box.call("read_gpu_paste", {"text": paste})
             if result.ok and result.data.ok:
                 gpus = list(result.data.gpus)
-                picked = _pick(gpus, ask.gpu_pick)
+                if lx.WHEN_FREED.search(ask.query.lower()):
+                    # "once GPU 1's job finishes", "杀掉那个进程以后": sized on the whole card
+                    gpus = [g.model_copy(update={"used_bytes": 0, "free_bytes": g.total_bytes,
+                                                 "processes": ()}) for g in gpus]
+                    box.ctx.pasted = result.data = result.data.model_copy(update={"gpus": gpus})
+                picked = _pick(gpus, ask.gpu_pick) if (ask.num_gpus or 1) == 1 else None
                 if picked is not None:
                     box.ctx.pasted = result.data.model_copy(update={"gpus": [picked]})
                     return ask.model_copy(update={
