@@ -17,6 +17,7 @@ from collections.abc import Generator, Iterator, Sequence
 from importlib import resources
 from typing import Any
 
+from .checked import placeholder_help
 from .config import Settings
 from .events import Event, Token, ToolFinished, ToolStarted
 from .memory import Turn
@@ -69,7 +70,9 @@ def _langchain_tools(box: Toolbox, names: Sequence[str]) -> list[Any]:
             continue
 
         def run(_name: str = spec.name, **kwargs: Any) -> str:
-            return box.call(_name, kwargs).text
+            result = box.call(_name, kwargs)
+            names = placeholder_help([result])
+            return f"{result.text}\n\n{names}" if names else result.text
 
         out.append(StructuredTool.from_function(func=run, name=spec.name,
                                                 description=spec.description,
@@ -85,8 +88,11 @@ def _messages(history: Sequence[Turn], message: str) -> list[Any]:
     return [*msgs, HumanMessage(message)]
 
 
-def _check_calls(ai: Any, raw: dict[int, str], box: Toolbox) -> None:
-    """Refuse unknown tools and arguments that are not valid JSON or do not fit the schema."""
+def _check_calls(ai: Any, raw: dict[int, str], box: Toolbox, retries_left: int) -> int:
+    """Refuse unknown tools and arguments that are not valid JSON; arguments that do not fit
+    the tool's schema are let through ``retries_left`` times (the tools node returns the
+    validation error to the model, which may correct itself), then refused. Returns how many
+    retries are left."""
     if getattr(ai, "invalid_tool_calls", None):
         raise LlmFailure("malformed", "a tool call the client could not parse")
     for text in raw.values():
@@ -94,6 +100,7 @@ def _check_calls(ai: Any, raw: dict[int, str], box: Toolbox) -> None:
             json.loads(text or "{}")
         except ValueError:
             raise LlmFailure("malformed", "tool-call arguments that are not JSON") from None
+    invalid = []
     for call in ai.tool_calls:
         try:
             box.validate(call["name"], call["args"])
@@ -101,8 +108,10 @@ def _check_calls(ai: Any, raw: dict[int, str], box: Toolbox) -> None:
             raise LlmFailure("unknown_tool", f"the model called an unknown tool {call['name']!r}"
                              ) from None
         except ValueError as e:
-            raise LlmFailure("malformed", f"invalid arguments for {call['name']}: "
-                             f"{str(e).splitlines()[0]}") from None
+            invalid.append(f"invalid arguments for {call['name']}: {str(e).splitlines()[0]}")
+    if invalid and retries_left <= 0:
+        raise LlmFailure("malformed", invalid[0])
+    return retries_left - 1 if invalid else retries_left
 
 
 @functools.cache
@@ -119,6 +128,7 @@ class _Turn:
         self.calls = 0
         self.raw: dict[int, str] = {}
         self.final = ""
+        self.schema_retries = 1
 
     def on_message(self, data: Any) -> Iterator[Event]:
         """A streamed message: token chunks (with tool-call fragments) or a tool result."""
@@ -143,7 +153,7 @@ class _Turn:
                 continue
             ai = update["messages"][-1]
             self.calls += 1
-            _check_calls(ai, self.raw, self.box)
+            self.schema_retries = _check_calls(ai, self.raw, self.box, self.schema_retries)
             self.raw = {}
             if ai.tool_calls and self.calls >= self.limit:
                 raise LlmFailure("loop", f"still calling tools after {self.calls} model calls")
@@ -162,19 +172,23 @@ def run_agent(settings: Settings, message: str, history: Sequence[Turn], box: To
     try:
         import httpx
         from langchain.agents import create_agent
-        from langchain_openai import ChatOpenAI
+
+        from .llm_client import DeadlineTransport, make_chat_model
     except ImportError as e:
         raise LlmFailure("unavailable", f"LLM mode needs the 'agent' extra ({e.name} missing)"
                          ) from None
-    # our own client, so that it is closed below; the TLS context is loaded once per process
-    http = httpx.Client(timeout=settings.llm_timeout_s, verify=_tls_context())
+    # our own client, so that it is closed below; the TLS context is loaded once per process.
+    # The transport holds one deadline for the whole answer, whatever the server sends.
     deadline = time.monotonic() + settings.deadline_s
+    transport = DeadlineTransport(httpx.HTTPTransport(verify=_tls_context()), deadline)
+    http = httpx.Client(timeout=settings.llm_timeout_s, transport=transport)
     turn = _Turn(box, settings.max_model_calls)
     try:
-        llm = ChatOpenAI(model=settings.llm_model, base_url=settings.llm_base_url,
-                         api_key=settings.llm_api_key or "not-needed", use_responses_api=False,
-                         streaming=True, max_retries=0, timeout=settings.llm_timeout_s,
-                         http_client=http)
+        llm = make_chat_model(model=settings.llm_model, base_url=settings.llm_base_url,
+                              api_key=settings.llm_api_key or "not-needed",
+                              use_responses_api=False, streaming=True, max_retries=0,
+                              timeout=settings.llm_timeout_s, http_client=http,
+                              max_tokens=settings.llm_max_tokens)
         agent: Any = create_agent(llm, tools=_langchain_tools(box, tool_names),
                                   system_prompt=instructions())
         stream = agent.stream({"messages": _messages(history, message)},
@@ -189,6 +203,8 @@ def run_agent(settings: Settings, message: str, history: Sequence[Turn], box: To
         finally:
             stream.close()
     except Exception as e:
+        if time.monotonic() >= deadline and not isinstance(e, LlmFailure):
+            raise LlmFailure("deadline", f"no answer within {settings.deadline_s:g} s") from e
         raise classify(e, settings.llm_timeout_s) from e
     finally:
         http.close()

@@ -47,6 +47,8 @@ class Settings:
     llm_api_key: str | None = None
     llm_timeout_s: float = 30.0
     max_model_calls: int = 6
+    llm_max_tokens: int = 1024
+    """The most tokens one model reply may have (a small model can ramble for minutes)."""
     deadline_s: float = 90.0
     db_url: str | None = None
     db_connect_timeout_s: float = 3.0

@@ -16,6 +16,7 @@ from importlib import resources
 
 MAX_MESSAGE_CHARS = 40_000
 MIN_QUOTE_CHARS = 40
+MIN_ECHO_CHARS = 30
 
 
 def _norm(text: str) -> str:
@@ -33,6 +34,27 @@ def quotes_instructions(text: str) -> bool:
     """True when ``text`` contains a sentence of the system prompt verbatim."""
     flat = _norm(text)
     return any(line in flat for line in _instruction_lines())
+
+
+@cache
+def _instruction_text() -> str:
+    return _norm(re.sub(r"[*`#]", "", resources.files("assistant").joinpath(
+        "instructions.md").read_text("utf-8")))
+
+
+def echoes_instructions(fragment: str) -> bool:
+    """True when ``fragment`` (one streamed sentence, possibly a piece of a line of the system
+    prompt) is a verbatim piece of the system prompt of ``MIN_ECHO_CHARS`` or more."""
+    flat = _norm(re.sub(r"[*`#]", "", fragment)).strip(" -0123456789.")
+    return len(flat) >= MIN_ECHO_CHARS and flat in _instruction_text()
+
+
+def redact(text: str, secrets: list[str | None]) -> str:
+    """``text`` with every configured secret of 8+ characters replaced by ``[redacted]``."""
+    for s in secrets:
+        if s and len(s) >= 8:
+            text = text.replace(s, "[redacted]")
+    return text
 
 
 def contains_secret(text: str, secrets: list[str | None]) -> bool:

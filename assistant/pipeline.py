@@ -21,12 +21,13 @@ from typing import Any, Literal
 
 from pydantic import ValidationError
 
-from . import citing, grounding, guard, offline
+from . import citing, guard, offline
 from . import lexicon as lx
 from .ask import Ask, merge
+from .checked import Checker, Gate, Removal
 from .config import ConfigError, Settings, load_settings
 from .db import StoreError
-from .events import Answer, Event, Final, Notice
+from .events import Answer, Event, Final, Notice, Option, Token, ToolFinished, ToolStarted
 from .memory import ConversationStore, open_store
 from .parse import parse, split_paste
 from .tools import TOOLS, Toolbox, ToolContext, ToolResult
@@ -37,20 +38,23 @@ PASTE_KEEP = 20_000
 """Characters of a pasted nvidia-smi output kept in the conversation for follow-ups."""
 NOTICES = {
     "en": {"fallback": "The language model did not answer ({why}); this is the offline answer.",
-           "corrected": "The model's figures ({figs}) did not match the estimator; the answer "
-           "below is rebuilt from the tool results.",
+           "corrected": "Removed from the model's reply: {figs}, which the estimator does not "
+           "give; the figures shown come from the tool results.",
            "untooled": "The model answered without the estimator; this is the offline answer.",
-           "contradicted": "The model said {said!r} but the estimator says {verdict!r}; the answer "
-           "below is rebuilt from the tool results.",
-           "guarded": "The model's reply quoted its instructions or a secret; this is the offline "
-           "answer.",
+           "contradicted": "The model said {said!r} but the estimator says {verdict!r}; that "
+           "sentence was removed.",
+           "placeholder": "The model referred to figures the tools did not produce ({figs}); "
+           "that sentence was removed.",
+           "guarded": "A sentence of the model's reply quoted its instructions or a secret and "
+           "was removed.",
            "unsaved": "This turn was not saved to the conversation history ({why}); a follow-up "
            "may not remember it."},
     "zh": {"fallback": "语言模型没有给出回答（{why}），以下是离线回答。",
-           "corrected": "模型给出的数字（{figs}）与估算工具不符，以下回答按工具结果重写。",
+           "corrected": "已从模型回复中删除：{figs}（估算工具没有给出这个数字）；显示的数字都来自工具结果。",
            "untooled": "模型没有调用估算工具，以下是离线回答。",
-           "contradicted": "模型的结论（{said}）与估算工具（{verdict}）相反，以下回答按工具结果重写。",
-           "guarded": "模型的回复引用了系统指令或密钥，以下是离线回答。",
+           "contradicted": "模型的结论（{said}）与估算工具（{verdict}）相反，该句已删除。",
+           "placeholder": "模型引用了工具没有给出的数字（{figs}），该句已删除。",
+           "guarded": "模型回复中有一句引用了系统指令或密钥，已删除。",
            "unsaved": "本轮对话未能保存到对话记录（{why}），后续追问可能无法引用它。"},
 }
 
@@ -164,6 +168,9 @@ class Assistant:
 
     def _llm(self, message: str, conversation_id: str, ask: Ask,
              box: Toolbox) -> Generator[Event, None, Answer]:
+        """One LLM turn, checked before shown: the model's text reaches the front ends only in
+        sentences that passed :class:`~assistant.checked.Checker` (figures, fit claims, secrets,
+        the system prompt), after the understood and verdict lines rendered from the tools."""
         from .agent import LlmFailure, run_agent
 
         try:
@@ -174,55 +181,82 @@ class Assistant:
         names = [t.name for t in TOOLS if t.name != "probe_local_gpus" or
                  self.context.local_probe is not None]
         notes = NOTICES[ask.lang if ask.lang in NOTICES else "en"]
+        secrets = [self.settings.llm_api_key]
+        allowed = [message, *(t.content for t in history)]
+        gate = self._gate(ask, box, allowed)
         try:
-            text = yield from run_agent(self.settings, message, history, box, names)
+            agent = run_agent(self.settings, message, history, box, names)
+            while True:
+                try:
+                    event = next(agent)
+                except StopIteration:
+                    break
+                yield from _gated(event, gate, secrets)
         except LlmFailure as failure:
-            notice = notes["fallback"].format(why=failure.detail)
+            notice = guard.redact(notes["fallback"].format(why=failure.detail), secrets)
             yield Notice(notice)
             answer = yield from self._offline(ask, split_paste(message)[1], Toolbox(
                 replace(self.context)))
             return answer.model_copy(update={"notices": [notice, *answer.notices]})
-        allowed = [message, *(t.content for t in history)]
-        return (yield from self._finish_llm(ask, text, box, allowed, notes))
+        answer = yield from self._finish_llm(ask, gate, box, notes)
+        answer = answer.model_copy(update={
+            "answer": guard.redact(answer.answer, secrets),
+            "notices": [guard.redact(n, secrets) for n in answer.notices]})
+        so_far = "".join(gate.emitted)
+        if so_far and answer.answer.startswith(so_far) and answer.answer != so_far:
+            yield Token(answer.answer[len(so_far):])  # citations, after the checked prose
+        return answer
 
-    def _finish_llm(self, ask: Ask, text: str, box: Toolbox, allowed: list[str],
+    def _gate(self, ask: Ask, box: Toolbox, allowed: list[str]) -> Gate:
+        def sizing() -> list[ToolResult]:
+            return [r for r in box.results if r.name in offline.SIZING and r.ok]
+
+        def options() -> list[Option] | None:
+            found = sizing()
+            return [o for r in found for o in r.options] if found else None
+
+        def head() -> str:
+            base = offline.answer_from_results(_ask_from_tools(ask, sizing()), box.results,
+                                               backend="llm")
+            return "\n\n".join(base.answer.split("\n\n")[:2])
+
+        checker = Checker(secrets=[self.settings.llm_api_key], allowed=allowed)
+        needs_tools = ask.intent in ("fit", "number", "plan") and not ask.missing()
+        return Gate(checker, lambda: box.results, options, head, needs_tools)
+
+    def _finish_llm(self, ask: Ask, gate: Gate, box: Toolbox,
                     notes: dict[str, str]) -> Generator[Event, None, Answer]:
         results = box.results
-        if guard.quotes_instructions(text) or guard.contains_secret(
-                text, [self.settings.llm_api_key]):
-            notice = notes["guarded"]
-            yield Notice(notice)
-            answer = yield from self._offline(ask, "", Toolbox(replace(self.context)))
-            return answer.model_copy(update={"notices": [notice]})
         sizing = [r for r in results if r.name in offline.SIZING and r.ok]
-        check = grounding.check(text, results, allowed)
-        needs_tools = ask.intent in ("fit", "number", "plan") and not ask.missing()
-        if not sizing and (needs_tools or not check.ok):
-            figs = ", ".join(f"{v:g} GiB" for v in check.unmatched[:4])
-            notice = notes["corrected"].format(figs=figs) if figs else notes["untooled"]
-            yield Notice(notice)
+        if not sizing and gate.needs_tools:  # nothing was shown: every unit is still held
+            yield Notice(notes["untooled"])
             answer = yield from self._offline(ask, "", Toolbox(replace(self.context)))
-            return answer.model_copy(update={"notices": [notice]})
+            return answer.model_copy(update={"notices": [notes["untooled"]]})
+        for text in gate.finish():
+            yield Token(text)
+        notices = _removal_notices(gate.checker.removed, notes, results)
+        for notice in notices:
+            yield Notice(notice)
+        prose = gate.prose.strip()
+        if not sizing and not prose:
+            notice = notices[0] if notices else notes["untooled"]
+            answer = yield from self._offline(ask, "", Toolbox(replace(self.context)))
+            return answer.model_copy(update={"notices": notices or [notice]})
         if sizing:
             ask = _ask_from_tools(ask, sizing)
         base = offline.answer_from_results(ask, results, backend="llm")
-        said = grounding.stated_verdict(text) if sizing else None
-        contradicts = said is not None and base.verdict in ("yes", "no") and said != base.verdict
-        if not check.ok or contradicts:
-            figs = ", ".join(f"{v:g} GiB" for v in check.unmatched[:4])
-            notice = (notes["corrected"].format(figs=figs) if not check.ok else
-                      notes["contradicted"].format(said=said, verdict=base.verdict))
-            yield Notice(notice)
-            head, _, body = base.answer.partition("\n\n")  # the understood line stays first
-            return base.model_copy(update={"answer": f"{head}\n\n_{notice}_\n\n{body}",
-                                           "notices": [notice]})
-        md = text.strip()
+        if sizing:
+            paragraphs = base.answer.split("\n\n")
+            head = gate.head_shown or "\n\n".join(paragraphs[:2])
+            md = head + "\n\n" + (prose or "\n\n".join(paragraphs[2:]))
+        else:
+            md = prose
         if base.sources and not any(s.path in md for s in base.sources):
             md += citing.citations(base.sources, ask.lang)
         verdict = base.verdict
         if not sizing:
             verdict = "need_more_info" if ask.missing() else None
-        return base.model_copy(update={"answer": md, "verdict": verdict})
+        return base.model_copy(update={"answer": md, "verdict": verdict, "notices": notices})
 
     # ------------------------------------------------------------------ memory
 
@@ -276,3 +310,41 @@ def _ask_from_tools(ask: Ask, sizing: list[ToolResult]) -> Ask:
         update.update(gpu=args.get("gpu"), gpu_memory_gb=args.get("gpu_memory_gb"),
                       num_gpus=args.get("num_gpus"))
     return ask.model_copy(update=update)
+
+
+def _gated(event: Event, gate: Gate, secrets: list[str | None]) -> Iterator[Event]:
+    """One agent event as the front ends may see it: model text only through the gate, tool
+    events with any secret the model or server echoed redacted."""
+    if isinstance(event, Token):
+        for text in gate.feed(event.text):
+            yield Token(text)
+    elif isinstance(event, ToolStarted):
+        gate.restart()
+        args = {k: guard.redact(v, secrets) if isinstance(v, str) else v
+                for k, v in event.args.items()}
+        yield ToolStarted(event.name, args, event.call_id)
+    elif isinstance(event, ToolFinished):
+        yield ToolFinished(event.name, guard.redact(event.result, secrets), event.ok,
+                           event.call_id)
+    else:
+        yield event
+
+
+def _removal_notices(removed: list[Removal], notes: dict[str, str],
+                     results: list[ToolResult]) -> list[str]:
+    """One notice per kind of removal, quoting what the model wrote as it wrote it."""
+    out: list[str] = []
+    figs = [f for r in removed if r.reason == "figure" for f in r.said]
+    if figs:
+        out.append(notes["corrected"].format(figs=", ".join(dict.fromkeys(figs[:4]))))
+    verdicts = [r for r in removed if r.reason == "verdict"]
+    if verdicts:
+        fits = {o.fits for r in results if r.ok and r.name in offline.SIZING for o in r.options}
+        truth = "yes" if fits == {True} else "no" if fits == {False} else "mixed"
+        out.append(notes["contradicted"].format(said=verdicts[0].said[0], verdict=truth))
+    names = [f for r in removed if r.reason == "placeholder" for f in r.said]
+    if names:
+        out.append(notes["placeholder"].format(figs=", ".join(dict.fromkeys(names[:4]))))
+    if any(r.reason in ("secret", "instructions") for r in removed):
+        out.append(notes["guarded"])
+    return out

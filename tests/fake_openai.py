@@ -44,6 +44,10 @@ class Reply:
     headers: tuple[tuple[str, str], ...] = ()
     hang_s: float = 0.0
     malformed: bool = False
+    keepalive_s: float = 0.0  # stream only ": keep-alive" comments, one per 0.2 s, this long
+    zero_chunks: bool = False  # a 200 event stream with no chunks (llama.cpp, stream + tools)
+    repeat_names: bool = False  # repeat id, type and name in every tool-call chunk (llama.cpp)
+    word_delay_s: float = 0.0  # wait this long before each streamed word (a dripping stream)
 
 
 def text(content: str) -> Reply:
@@ -70,6 +74,17 @@ def error(status: int, message: str = "fake error", retry_after: float | None = 
 def hang(seconds: float = 30.0) -> Reply:
     """Accept the request and send nothing for ``seconds`` (ends early when the server stops)."""
     return Reply(hang_s=seconds)
+
+
+def keepalive(seconds: float = 60.0) -> Reply:
+    """A 200 event stream that sends only ``: keep-alive`` comments (a queued request at a
+    gateway) for ``seconds``, and no chunk."""
+    return Reply(keepalive_s=seconds)
+
+
+def zero_chunks() -> Reply:
+    """A 200 event stream that ends (``data: [DONE]``) without a single chunk."""
+    return Reply(zero_chunks=True)
 
 
 def malformed() -> Reply:
@@ -192,6 +207,20 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.close_connection = True
         env = _envelope(body, "chat.completion.chunk")
+        if reply.keepalive_s:
+            end = time.monotonic() + reply.keepalive_s
+            try:
+                while time.monotonic() < end and not self.fake._stop.is_set():
+                    self.wfile.write(b": keep-alive\n\n")
+                    self.wfile.flush()
+                    self.fake._stop.wait(0.2)
+            except OSError:
+                pass  # the client gave up
+            return
+        if reply.zero_chunks:
+            self.wfile.write(b"data: [DONE]\n\n")
+            self.wfile.flush()
+            return
 
         def send(delta: dict[str, Any] | None, finish: str | None = None,
                  usage: dict[str, int] | None = None) -> None:
@@ -212,10 +241,16 @@ class _Handler(BaseHTTPRequestHandler):
             send({"tool_calls": [{"index": i, "id": call_id, "type": "function",
                                   "function": {"name": name, "arguments": ""}}]})
             for j in range(0, len(args), 16):
-                send({"tool_calls": [{"index": i, "function": {"arguments": args[j:j + 16]}}]})
+                piece: dict[str, Any] = {"index": i, "function": {"arguments": args[j:j + 16]}}
+                if reply.repeat_names:
+                    piece.update(id=call_id, type="function")
+                    piece["function"]["name"] = name
+                send({"tool_calls": [piece]})
         if reply.text:
             words = reply.text.split(" ")
             for k, word in enumerate(words):
+                if reply.word_delay_s and self.fake._stop.wait(reply.word_delay_s):
+                    return
                 send({"content": word + (" " if k < len(words) - 1 else "")})
         send({}, finish="tool_calls" if reply.tool_calls else "stop")
         if (body.get("stream_options") or {}).get("include_usage"):
