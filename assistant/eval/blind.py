@@ -13,7 +13,6 @@ import re
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any
 
@@ -21,6 +20,7 @@ from tools.estimator.catalog import gpu_index, gpu_key
 
 from ..events import Answer
 from ..sizing import memory_figures
+from .runner import Outcome  # one turn: item, answer, seconds, problems
 
 Asker = Callable[[str, str], Answer]
 HALVES = ("tune", "holdout")
@@ -28,18 +28,6 @@ HALVES = ("tune", "holdout")
 _COMPATIBLE = [{"fit", "capacity", "plan"}, {"why", "concept"}, {"delta", "compare"}]
 
 
-@dataclass
-class Outcome:
-    """One turn: the item, the answer and what was wrong with it."""
-
-    item: dict[str, Any]
-    answer: Answer | None
-    seconds: float
-    problems: list[str] = field(default_factory=list)
-
-    @property
-    def ok(self) -> bool:
-        return not self.problems
 
 
 def load(half: str, lang: str | None = None) -> list[dict[str, Any]]:
